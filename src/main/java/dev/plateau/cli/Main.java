@@ -1,0 +1,73 @@
+package dev.plateau.cli;
+
+import dev.plateau.config.ConfigException;
+import dev.plateau.daemon.LogSetup;
+import dev.plateau.model.BundleException;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Entry point of {@code plateau}: wires the commands and maps failures to exit codes. */
+@Command(name = "plateau",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
+        description = "Edge runtime: ONNX inference, guarded on-device fine-tuning, fleet link over MQTT.",
+        subcommands = {
+            RunCommand.class,
+            ConfigCommand.class,
+            InferCommand.class,
+            EvalCommand.class,
+            CommandLine.HelpCommand.class
+        },
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+            "0:success",
+            "1:internal error",
+            "2:usage or bad input",
+            "3:rejected by a guard",
+            "78:configuration error"
+        })
+public final class Main implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        LogSetup.forCommand();
+        System.exit(execute(args));
+    }
+
+    /** Runs a command line and returns its exit code; the tests call this in-process. */
+    public static int execute(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler(Main::handle);
+        return cli.execute(args);
+    }
+
+    private static int handle(Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
+        PrintWriter err = cli.getErr();
+        if (e instanceof ConfigException) {
+            err.println("configuration error: " + e.getMessage());
+            return ExitCode.CONFIG;
+        }
+        if (e instanceof BundleException || e instanceof IllegalArgumentException) {
+            err.println("error: " + e.getMessage());
+            return ExitCode.BAD_INPUT;
+        }
+        err.println("internal error: " + e);
+        e.printStackTrace(err);
+        return ExitCode.INTERNAL;
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required");
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"plateau " + (version == null ? "(development build)" : version)};
+        }
+    }
+}

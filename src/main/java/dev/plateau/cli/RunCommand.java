@@ -1,0 +1,44 @@
+package dev.plateau.cli;
+
+import dev.plateau.config.ConfigException;
+import dev.plateau.config.ConfigLoader;
+import dev.plateau.config.DeviceConfig;
+import dev.plateau.daemon.Daemon;
+import dev.plateau.daemon.LogSetup;
+import dev.plateau.daemon.Termination;
+import dev.plateau.model.BundleException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.tinylog.Logger;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code plateau run -c CONFIG}: the daemon, until SIGTERM or SIGINT. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = "Run the daemon until SIGTERM/SIGINT, then stop cleanly and exit 0.")
+final class RunCommand implements Callable<Integer> {
+    @Option(names = {"-c", "--config"}, required = true, paramLabel = "CONFIG", description = "device config YAML")
+    Path config;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        DeviceConfig device = ConfigLoader.load(config);
+        LogSetup.forDaemon(device.logging());
+        Termination termination = Termination.install(Daemon.STOP_TIMEOUT.toMillis() + 5_000);
+        try (Daemon daemon = new Daemon(device, Clock.systemUTC())) {
+            try {
+                daemon.start();
+            } catch (BundleException e) {
+                Logger.error("cannot start: {}", e.getMessage());
+                // A model that will not load is a configuration problem: a restart cannot fix it.
+                throw new ConfigException(config.toString(), List.of("models: " + e.getMessage()));
+            }
+            termination.await();
+        } finally {
+            termination.stopped();
+        }
+        return ExitCode.OK;
+    }
+}

@@ -1,0 +1,243 @@
+package dev.plateau.config;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Reads a device configuration strictly: unknown keys, wrong types, values out of range and
+ * missing files are all errors, every one listed as {@code path: reason (line:col)}.
+ */
+public final class ConfigLoader {
+    private static final Set<String> BROKER_SCHEMES = Set.of("tcp", "ssl", "mqtt", "mqtts", "ws", "wss");
+
+    private ConfigLoader() {}
+
+    /** @throws ConfigException listing every problem found */
+    public static DeviceConfig load(Path file) {
+        try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            return read(reader, file.toString());
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(file.toString(), List.of("(file): not found"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read configuration " + file, e);
+        }
+    }
+
+    static DeviceConfig read(Reader reader, String source) throws IOException {
+        Node root = YamlTree.parse(reader, source);
+        List<String> errors = new ArrayList<>();
+        if (root.kind() != Node.Kind.MAP) {
+            throw new ConfigException(source, List.of("(document): expected a mapping of settings, found "
+                    + root.describe() + " (" + root.where() + ")"));
+        }
+        Section doc = new Section("", root, errors);
+        DeviceConfig.Device device = device(doc.section("device", true));
+        Path stateDir = doc.file("state_dir", true);
+        if (stateDir != null && Files.exists(stateDir) && !Files.isDirectory(stateDir)) {
+            doc.error("state_dir", "exists and is not a directory: " + stateDir, root.fields().get("state_dir"));
+        }
+        DeviceConfig.Inference inference = inference(doc.section("inference", false));
+        List<DeviceConfig.ModelConfig> models = doc.list("models", ConfigLoader::model);
+        if (models.isEmpty() && !root.fields().containsKey("models")) {
+            doc.error("models", "required, missing: at least one model bundle", root);
+        } else if (models.isEmpty() && errors.isEmpty()) {
+            doc.error("models", "at least one model is required", root.fields().get("models"));
+        }
+        Set<String> modelNames = new HashSet<>();
+        List<Node> modelNodes = listNodes(root, "models");
+        for (int i = 0; i < models.size(); i++) {
+            if (!modelNames.add(models.get(i).name())) {
+                errors.add("models[" + i + "].name: duplicate name '" + models.get(i).name() + "' ("
+                        + modelNodes.get(i).where() + ")");
+            }
+        }
+        List<SourceConfig> sources = doc.list("sources", s -> source(s, modelNames));
+        Set<String> sourceNames = new HashSet<>();
+        List<Node> sourceNodes = listNodes(root, "sources");
+        for (int i = 0; i < sources.size(); i++) {
+            if (!sourceNames.add(sources.get(i).name())) {
+                errors.add("sources[" + i + "].name: duplicate name '" + sources.get(i).name() + "' ("
+                        + sourceNodes.get(i).where() + ")");
+            }
+        }
+        DeviceConfig.Samples samples = samples(doc.section("samples", false));
+        Section mqttSection = doc.section("mqtt", false);
+        Optional<MqttConfig> mqtt = mqttSection == null ? Optional.empty()
+                : Optional.ofNullable(mqtt(mqttSection, device));
+        DeviceConfig.Logging logging = logging(doc.section("logging", false));
+        doc.finish();
+        if (!errors.isEmpty()) {
+            throw new ConfigException(source, errors);
+        }
+        try {
+            return new DeviceConfig(device, stateDir, inference, models, sources, samples, mqtt, logging);
+        } catch (IllegalArgumentException | NullPointerException e) {
+            // The section readers check the same rules with line numbers; this is a backstop.
+            throw new ConfigException(source, List.of("(document): " + e.getMessage() + " (" + root.where() + ")"));
+        }
+    }
+
+    private static List<Node> listNodes(Node root, String key) {
+        Node list = root.fields().get(key);
+        if (list == null || list.kind() != Node.Kind.LIST) {
+            return List.of();
+        }
+        return list.items().stream().filter(n -> n.kind() == Node.Kind.MAP).toList();
+    }
+
+    private static DeviceConfig.Device device(Section s) {
+        if (s == null) {
+            return null;
+        }
+        String group = s.name("group", true);
+        String node = s.name("node", true);
+        s.finish();
+        return group == null || node == null ? null : new DeviceConfig.Device(group, node);
+    }
+
+    private static DeviceConfig.Inference inference(Section s) {
+        if (s == null) {
+            return new DeviceConfig.Inference(Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())));
+        }
+        Integer threads = s.integer("threads", 1, 64, 1);
+        s.finish();
+        return new DeviceConfig.Inference(threads);
+    }
+
+    private static DeviceConfig.ModelConfig model(Section s) {
+        String name = s.name("name", true);
+        Path bundle = s.file("bundle", true);
+        Integer threads = s.integer("threads", 0, 64, 0);
+        s.finish();
+        if (bundle != null) {
+            if (!Files.isDirectory(bundle)) {
+                s.error("bundle", "model bundle directory not found: " + bundle, s.node().fields().get("bundle"));
+                return null;
+            }
+            for (String required : List.of("model.onnx", "manifest.yaml")) {
+                if (!Files.isRegularFile(bundle.resolve(required))) {
+                    s.error("bundle", "bundle " + bundle + " has no " + required, s.node().fields().get("bundle"));
+                    return null;
+                }
+            }
+        }
+        return name == null || bundle == null ? null : new DeviceConfig.ModelConfig(name, bundle, threads);
+    }
+
+    private static SourceConfig source(Section s, Set<String> modelNames) {
+        String name = s.name("name", true);
+        SourceConfig.Type type = s.choice("type", SourceConfig.Type.class, true, null);
+        String model = s.string("model", true);
+        if (model != null && !modelNames.isEmpty() && !modelNames.contains(model)) {
+            s.error("model", "unknown model '" + model + "', expected one of " + modelNames.stream().sorted().toList(),
+                    s.node().fields().get("model"));
+            model = null;
+        }
+        Path path = s.file("path", true);
+        if (type == null) {
+            s.finish();
+            return null;
+        }
+        SourceConfig result = switch (type) {
+            case REPLAY -> replay(s, name, model, path);
+            case DIRECTORY -> directory(s, name, model, path);
+        };
+        s.finish();
+        return result;
+    }
+
+    private static SourceConfig replay(Section s, String name, String model, Path path) {
+        Double rate = s.number("rate_hz", 0.001, 1000.0, true, null);
+        Boolean shuffle = s.bool("shuffle", false);
+        Integer seed = s.integer("seed", 0, Integer.MAX_VALUE, 0);
+        if (path != null && !Files.isDirectory(path)) {
+            s.error("path", "replay directory not found: " + path, s.node().fields().get("path"));
+            return null;
+        }
+        if (name == null || model == null || path == null || rate == null) {
+            return null;
+        }
+        return new SourceConfig.Replay(name, model, path, rate, shuffle, seed);
+    }
+
+    private static SourceConfig directory(Section s, String name, String model, Path path) {
+        Integer poll = s.integer("poll_ms", 10, 3_600_000, 500);
+        Integer settle = s.integer("settle_ms", 0, 600_000, 200);
+        if (path != null && Files.exists(path) && !Files.isDirectory(path)) {
+            s.error("path", "exists and is not a directory: " + path, s.node().fields().get("path"));
+            return null;
+        }
+        if (name == null || model == null || path == null) {
+            return null;
+        }
+        return new SourceConfig.Directory(name, model, path, poll, settle);
+    }
+
+    private static DeviceConfig.Samples samples(Section s) {
+        if (s == null) {
+            return new DeviceConfig.Samples(true, 1000);
+        }
+        Boolean enabled = s.bool("enabled", true);
+        Integer max = s.integer("max_per_model", 1, 1_000_000, 1000);
+        s.finish();
+        return new DeviceConfig.Samples(enabled, max);
+    }
+
+    private static MqttConfig mqtt(Section s, DeviceConfig.Device device) {
+        String broker = s.string("broker", true);
+        URI uri = null;
+        if (broker != null) {
+            try {
+                uri = new URI(broker);
+                if (uri.getScheme() == null || !BROKER_SCHEMES.contains(uri.getScheme()) || uri.getHost() == null) {
+                    s.error("broker", "expected scheme://host[:port] with scheme one of "
+                            + BROKER_SCHEMES.stream().sorted().toList() + ", found '" + broker + "'",
+                            s.node().fields().get("broker"));
+                    uri = null;
+                }
+            } catch (URISyntaxException e) {
+                s.error("broker", "not a URI: '" + broker + "'", s.node().fields().get("broker"));
+            }
+        }
+        String clientId = s.string("client_id", false);
+        if (clientId == null && device != null) {
+            clientId = "plateau-" + device.group() + "-" + device.node();
+        }
+        String username = s.string("username", false);
+        Path passwordFile = s.file("password_file", false);
+        Integer keepAlive = s.integer("keepalive_s", 5, 3600, 30);
+        Integer expiry = s.integer("session_expiry_s", 0, Integer.MAX_VALUE, 86_400);
+        Integer health = s.integer("health_period_s", 1, 86_400, 30);
+        Boolean results = s.bool("publish_results", false);
+        s.finish();
+        if (uri == null || clientId == null) {
+            return null;
+        }
+        return new MqttConfig(uri, clientId, Optional.ofNullable(username), Optional.ofNullable(passwordFile),
+                keepAlive, expiry, health, results);
+    }
+
+    private static DeviceConfig.Logging logging(Section s) {
+        if (s == null) {
+            return new DeviceConfig.Logging(DeviceConfig.Level.INFO, Optional.empty(), 10, 5);
+        }
+        DeviceConfig.Level level = s.choice("level", DeviceConfig.Level.class, false, DeviceConfig.Level.INFO);
+        Path file = s.file("file", false);
+        Integer maxMb = s.integer("file_max_mb", 1, 10_000, 10);
+        Integer keep = s.integer("file_keep", 1, 1_000, 5);
+        s.finish();
+        return new DeviceConfig.Logging(level, Optional.ofNullable(file), maxMb, keep);
+    }
+}

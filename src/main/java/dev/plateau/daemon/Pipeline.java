@@ -1,0 +1,52 @@
+package dev.plateau.daemon;
+
+import dev.plateau.inference.InferenceEngine;
+import dev.plateau.inference.InferenceException;
+import dev.plateau.inference.InputRejectedException;
+import dev.plateau.inference.Prediction;
+import dev.plateau.sensor.InputHandler;
+import dev.plateau.store.SampleStore;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.tinylog.Logger;
+
+/** Infers one source's inputs on its model and sends results to the log and the sample store. */
+final class Pipeline implements InputHandler {
+    private final InferenceEngine engine;
+    private final Optional<SampleStore> samples;
+
+    Pipeline(InferenceEngine engine, Optional<SampleStore> samples) {
+        this.engine = engine;
+        this.samples = samples;
+    }
+
+    @Override
+    public Result handle(String source, Path file) {
+        String model = engine.manifest().name();
+        int version = engine.manifest().version();
+        Prediction p;
+        try {
+            p = engine.infer(file);
+        } catch (InputRejectedException e) {
+            Logger.warn("input-rejected source={} model={} reason={}: {}", source, model, e.reason(), e.getMessage());
+            return new Result(Outcome.REJECTED, e.reason() + ": " + e.getMessage());
+        } catch (InferenceException e) {
+            Logger.error(e, "inference-failed source={} model={} v{} file={}", source, model, version, file);
+            return new Result(Outcome.FAILED, e.getMessage());
+        }
+        Logger.info("result source={} model={} v{} file={} label={} score={} latency_us={}", source, model, version,
+                file.getFileName(), p.label(), String.format("%.3f", p.score()), p.latencyMicros());
+        samples.ifPresent(store -> keep(store, source, model, version, file, p));
+        return Result.INFERRED;
+    }
+
+    private static void keep(SampleStore store, String source, String model, int version, Path file, Prediction p) {
+        try {
+            store.add(model, version, source, file, p);
+        } catch (UncheckedIOException e) {
+            // A full disk must not stop inference; the result was already logged.
+            Logger.warn("sample store: {}", e.getMessage());
+        }
+    }
+}

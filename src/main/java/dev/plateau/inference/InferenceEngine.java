@@ -1,0 +1,247 @@
+package dev.plateau.inference;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import ai.onnxruntime.ValueInfo;
+import dev.plateau.model.BundleException;
+import dev.plateau.model.Manifest;
+import dev.plateau.model.ModelBundle;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One loaded model: an ONNX Runtime session checked against its manifest, with the input and
+ * output tensors allocated once over direct buffers. {@link #infer} reuses them, so a call
+ * allocates nothing of its own beyond the returned {@link Prediction}; calls are serialised.
+ */
+public final class InferenceEngine implements AutoCloseable {
+    private final ModelBundle bundle;
+    private final Manifest manifest;
+    private final Preprocessor preprocessor;
+    private final OrtSession.SessionOptions options;
+    private final OrtSession session;
+    private final FloatBuffer input;
+    private final FloatBuffer logits;
+    private final OnnxTensor inputTensor;
+    private final OnnxTensor outputTensor;
+    private final Map<String, OnnxTensor> inputs;
+    private final Map<String, OnnxTensor> outputs;
+    private final float[] probabilities;
+    private final ModelStats stats = new ModelStats();
+    private boolean closed;
+
+    private InferenceEngine(ModelBundle bundle, OrtEnvironment env, OrtSession.SessionOptions options,
+                            OrtSession session) throws OrtException {
+        this.bundle = bundle;
+        this.manifest = bundle.manifest();
+        this.preprocessor = new Preprocessor(manifest.input());
+        this.options = options;
+        this.session = session;
+        int classes = manifest.classCount();
+        this.input = direct(manifest.input().sampleSize());
+        this.logits = direct(classes);
+        this.probabilities = new float[classes];
+        long[] inputShape = new long[manifest.input().shape().size() + 1];
+        inputShape[0] = 1;
+        for (int i = 1; i < inputShape.length; i++) {
+            inputShape[i] = manifest.input().shape().get(i - 1);
+        }
+        // Tensors over direct buffers share their memory with ORT, so writing the buffer is
+        // writing the tensor: no copy and no new tensor per call.
+        OnnxTensor in = OnnxTensor.createTensor(env, input, inputShape);
+        try {
+            this.outputTensor = OnnxTensor.createTensor(env, logits, new long[] {1, classes});
+        } catch (OrtException | RuntimeException e) {
+            in.close();
+            throw e;
+        }
+        this.inputTensor = in;
+        this.inputs = Map.of(manifest.input().tensor(), inputTensor);
+        this.outputs = Map.of(manifest.output().tensor(), outputTensor);
+    }
+
+    private static FloatBuffer direct(int floats) {
+        return ByteBuffer.allocateDirect(floats * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    /**
+     * Loads a bundle into a session on the shared environment and checks the graph against the
+     * manifest.
+     *
+     * @param threads intra-op threads of its own, or 0 for the shared pool
+     * @throws BundleException when the bundle is invalid or does not match its graph
+     */
+    public static InferenceEngine load(ModelBundle bundle, OrtEnvironment env, int threads) {
+        OrtSession.SessionOptions options = null;
+        OrtSession session = null;
+        try {
+            options = OrtRuntime.sessionOptions(threads);
+            session = env.createSession(bundle.modelFile().toString(), options);
+            checkGraph(bundle, session);
+            return new InferenceEngine(bundle, env, options, session);
+        } catch (OrtException e) {
+            closeQuietly(session, options);
+            throw new BundleException(bundle.dir(), "ONNX Runtime cannot load " + ModelBundle.MODEL_FILE + ": "
+                    + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeQuietly(session, options);
+            throw e;
+        }
+    }
+
+    private static void closeQuietly(OrtSession session, OrtSession.SessionOptions options) {
+        try {
+            if (session != null) {
+                session.close();
+            }
+        } catch (OrtException e) {
+            // The load already failed; that failure is the one reported.
+        } finally {
+            if (options != null) {
+                options.close();
+            }
+        }
+    }
+
+    private static void checkGraph(ModelBundle bundle, OrtSession session) throws OrtException {
+        Manifest m = bundle.manifest();
+        Map<String, NodeInfo> ins = session.getInputInfo();
+        Map<String, NodeInfo> outs = session.getOutputInfo();
+        List<String> problems = new ArrayList<>();
+        String inName = m.input().tensor();
+        if (!ins.containsKey(inName)) {
+            problems.add("input.tensor '" + inName + "' is not an input of the graph, expected one of " + ins.keySet());
+        } else {
+            List<Long> expected = new ArrayList<>();
+            m.input().shape().forEach(d -> expected.add(d.longValue()));
+            checkTensor(problems, "input '" + inName + "'", ins.get(inName).getInfo(), expected);
+        }
+        if (ins.size() > 1) {
+            problems.add("the graph has " + ins.size() + " inputs " + ins.keySet() + ", expected exactly one");
+        }
+        String outName = m.output().tensor();
+        if (!outs.containsKey(outName)) {
+            problems.add("output.tensor '" + outName + "' is not an output of the graph, expected one of " + outs.keySet());
+        } else {
+            checkTensor(problems, "output '" + outName + "'", outs.get(outName).getInfo(),
+                    List.of((long) m.classCount()));
+        }
+        if (!problems.isEmpty()) {
+            throw new BundleException(bundle.dir(), "manifest does not match " + ModelBundle.MODEL_FILE + ": "
+                    + String.join("; ", problems));
+        }
+    }
+
+    /** Checks dtype float and {@code [batch, expected...]}, where dynamic graph dims (-1) match anything. */
+    private static void checkTensor(List<String> problems, String what, ValueInfo info, List<Long> expected) {
+        if (!(info instanceof TensorInfo tensor)) {
+            problems.add(what + " is " + info + ", expected a float tensor");
+            return;
+        }
+        if (tensor.type != OnnxJavaType.FLOAT) {
+            problems.add(what + " has type " + tensor.type + ", expected FLOAT");
+        }
+        long[] shape = tensor.getShape();
+        boolean matches = shape.length == expected.size() + 1;
+        for (int i = 0; matches && i < expected.size(); i++) {
+            long dim = shape[i + 1];
+            matches = dim < 0 || dim == expected.get(i);
+        }
+        if (!matches) {
+            problems.add(what + " has shape " + Arrays.toString(shape) + ", manifest expects [N, "
+                    + expected.toString().substring(1));
+        }
+    }
+
+    public Manifest manifest() {
+        return manifest;
+    }
+
+    public ModelBundle bundle() {
+        return bundle;
+    }
+
+    public ModelStats stats() {
+        return stats;
+    }
+
+    /** Reads, decodes and classifies one file. */
+    public Prediction infer(Path file) throws InputRejectedException {
+        byte[] data;
+        try {
+            data = Files.readAllBytes(file);
+        } catch (IOException e) {
+            stats.rejected(InputRejectedException.Reason.UNREADABLE);
+            throw new InputRejectedException(InputRejectedException.Reason.UNREADABLE,
+                    file + ": cannot read: " + e.getMessage(), e);
+        }
+        return infer(file.toString(), data);
+    }
+
+    /**
+     * Decodes and classifies one input.
+     *
+     * @throws InputRejectedException when the input is not what the manifest expects
+     * @throws InferenceException when ONNX Runtime fails
+     */
+    public synchronized Prediction infer(String name, byte[] data) throws InputRejectedException {
+        if (closed) {
+            throw new IllegalStateException("model " + manifest.name() + " v" + manifest.version() + " is closed");
+        }
+        try {
+            preprocessor.fill(name, data, input);
+        } catch (InputRejectedException e) {
+            stats.rejected(e.reason());
+            throw e;
+        }
+        long start = System.nanoTime();
+        try (OrtSession.Result result = session.run(inputs, outputs)) {
+            // The output is pinned into `logits`; the result owns nothing that needs reading.
+            assert result.size() == 1;
+        } catch (OrtException e) {
+            stats.failed();
+            throw new InferenceException("model " + manifest.name() + " v" + manifest.version()
+                    + ": inference failed on " + name + ": " + e.getMessage(), e);
+        }
+        long micros = (System.nanoTime() - start) / 1000;
+        int top = Postprocessor.softmax(logits, probabilities);
+        if (top < 0) {
+            stats.failed();
+            throw new InferenceException("model " + manifest.name() + " v" + manifest.version()
+                    + ": non-finite output on " + name, null);
+        }
+        stats.inferred(micros);
+        return new Prediction(manifest.output().labels().get(top), top, probabilities[top],
+                manifest.output().labels(), probabilities, micros);
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        inputTensor.close();
+        outputTensor.close();
+        try {
+            session.close();
+        } catch (OrtException e) {
+            throw new InferenceException("model " + manifest.name() + ": closing the session failed", e);
+        } finally {
+            options.close();
+        }
+    }
+}

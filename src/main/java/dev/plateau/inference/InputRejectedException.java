@@ -1,0 +1,25 @@
+package dev.plateau.inference;
+
+/** An input that cannot be inferred on; the daemon counts it and goes on. */
+public final class InputRejectedException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    /** Why an input was turned away; counted per reason. */
+    public enum Reason { UNREADABLE, UNSUPPORTED_FORMAT, WRONG_SIZE, WRONG_CHANNELS, NOT_FINITE, OUT_OF_RANGE }
+
+    private final Reason reason;
+
+    public InputRejectedException(Reason reason, String message) {
+        super(message);
+        this.reason = reason;
+    }
+
+    public InputRejectedException(Reason reason, String message, Throwable cause) {
+        super(message, cause);
+        this.reason = reason;
+    }
+
+    public Reason reason() {
+        return reason;
+    }
+}

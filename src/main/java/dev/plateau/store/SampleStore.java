@@ -1,0 +1,147 @@
+package dev.plateau.store;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.plateau.inference.Prediction;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.tinylog.Logger;
+
+/**
+ * Recent inputs with their predictions, on disk under {@code <state>/samples/<model>/}, kept for
+ * labelling and fine-tuning later. Each sample is its input file and a {@code .json} beside it,
+ * written input first and JSON last through a rename, so a crash leaves either a whole sample or
+ * debris that {@link #open} removes. At most {@code maxPerModel} are kept; the oldest go first.
+ */
+public final class SampleStore {
+    private static final ObjectMapper JSON = JsonMapper.builder().build();
+    private static final String META = ".json";
+
+    private final Path root;
+    private final int maxPerModel;
+    private final Clock clock;
+    private final Map<String, Deque<String>> idsByModel = new HashMap<>();
+    private long sequence;
+
+    private SampleStore(Path root, int maxPerModel, Clock clock) {
+        this.root = root;
+        this.maxPerModel = maxPerModel;
+        this.clock = clock;
+    }
+
+    /** Opens (creating) the store under {@code stateDir/samples}, cleaning up after a crash. */
+    public static SampleStore open(Path stateDir, int maxPerModel, Clock clock) {
+        SampleStore store = new SampleStore(stateDir.resolve("samples"), maxPerModel, clock);
+        try {
+            Files.createDirectories(store.root);
+            try (Stream<Path> models = Files.list(store.root)) {
+                for (Path modelDir : models.filter(Files::isDirectory).sorted().toList()) {
+                    store.recover(modelDir);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open the sample store in " + store.root, e);
+        }
+        return store;
+    }
+
+    private void recover(Path modelDir) throws IOException {
+        Deque<String> ids = new ArrayDeque<>();
+        try (Stream<Path> files = Files.list(modelDir)) {
+            List<Path> all = files.sorted().toList();
+            for (Path file : all) {
+                String name = file.getFileName().toString();
+                if (name.endsWith(META)) {
+                    ids.add(name.substring(0, name.length() - META.length()));
+                }
+            }
+            for (Path file : all) {
+                String name = file.getFileName().toString();
+                String id = name.contains(".") ? name.substring(0, name.indexOf('.')) : name;
+                if (name.startsWith(".tmp-") || (!name.endsWith(META) && !ids.contains(id))) {
+                    Files.deleteIfExists(file);
+                }
+            }
+        }
+        idsByModel.put(modelDir.getFileName().toString(), ids);
+    }
+
+    /**
+     * Keeps a copy of {@code input} with its prediction.
+     *
+     * @return the sample's id
+     */
+    public synchronized String add(String model, int version, String source, Path input, Prediction prediction) {
+        Instant now = clock.instant();
+        // Ids sort by time, so the oldest sample is the first in the directory listing.
+        String id = String.format("%013d-%06d", now.toEpochMilli(), sequence++ % 1_000_000);
+        Path dir = root.resolve(model);
+        String name = input.getFileName().toString();
+        String ext = name.contains(".") ? name.substring(name.lastIndexOf('.')) : "";
+        try {
+            Files.createDirectories(dir);
+            Files.copy(input, dir.resolve(id + ext), StandardCopyOption.REPLACE_EXISTING);
+            Map<String, Object> meta = new LinkedHashMap<>();
+            meta.put("id", id);
+            meta.put("ts", now.toString());
+            meta.put("model", model);
+            meta.put("version", version);
+            meta.put("source", source);
+            meta.put("file", id + ext);
+            meta.put("original", name);
+            meta.put("predicted", prediction.label());
+            meta.put("score", prediction.score());
+            Map<String, Float> scores = new LinkedHashMap<>();
+            for (int i = 0; i < prediction.labels().size(); i++) {
+                scores.put(prediction.labels().get(i), prediction.score(i));
+            }
+            meta.put("scores", scores);
+            meta.put("label", null);
+            Path tmp = dir.resolve(".tmp-" + id + META);
+            JSON.writeValue(tmp.toFile(), meta);
+            Files.move(tmp, dir.resolve(id + META), StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot store sample " + id + " of " + model + " in " + dir, e);
+        }
+        Deque<String> ids = idsByModel.computeIfAbsent(model, m -> new ArrayDeque<>());
+        ids.add(id);
+        while (ids.size() > maxPerModel) {
+            evict(dir, ids.removeFirst());
+        }
+        return id;
+    }
+
+    private void evict(Path dir, String id) {
+        try (Stream<Path> files = Files.list(dir)) {
+            // The JSON goes first: without it the input file is debris, never a half sample.
+            Files.deleteIfExists(dir.resolve(id + META));
+            for (Path file : files.filter(f -> f.getFileName().toString().startsWith(id + ".")).toList()) {
+                Files.deleteIfExists(file);
+            }
+        } catch (IOException e) {
+            Logger.warn("sample store: cannot evict {} from {}: {}", id, dir, e.getMessage());
+        }
+    }
+
+    /** Number of samples kept for {@code model}. */
+    public synchronized int size(String model) {
+        Deque<String> ids = idsByModel.get(model);
+        return ids == null ? 0 : ids.size();
+    }
+
+    public Path root() {
+        return root;
+    }
+}
