@@ -23,7 +23,7 @@ public final class LogSetup {
         config.put("writer.stream", "err");
         config.put("writer.level", "warn");
         config.put("writer.format", "{level}: {message}");
-        apply(config);
+        apply(config, false);
     }
 
     /** For the daemon: one line per event to stdout, and the optional rolling file. */
@@ -46,13 +46,17 @@ public final class LogSetup {
             config.put("writer2.buffered", "false");
         });
         config.put("writingthread", "false");
-        apply(config);
+        apply(config, true);
     }
 
-    private static void apply(Map<String, String> config) {
+    // Activating the JUL bridge starts tinylog, which freezes its configuration: commands set a
+    // default first and the daemon replaces it, so only the last call may activate.
+    private static void apply(Map<String, String> config, boolean activate) {
         if (!Configuration.isFrozen()) {
             Configuration.replace(config);
         }
-        JulTinylogBridge.activate();
+        if (activate) {
+            JulTinylogBridge.activate();
+        }
     }
 }

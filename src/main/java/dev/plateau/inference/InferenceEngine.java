@@ -174,6 +174,11 @@ public final class InferenceEngine implements AutoCloseable {
         return bundle;
     }
 
+    /** For measurements side by side with the raw binding (tests and benchmarks only). */
+    OrtSession session() {
+        return session;
+    }
+
     public ModelStats stats() {
         return stats;
     }
@@ -208,6 +213,19 @@ public final class InferenceEngine implements AutoCloseable {
             throw e;
         }
         long start = System.nanoTime();
+        int top = runPrepared(name);
+        long micros = (System.nanoTime() - start) / 1000;
+        stats.inferred(micros);
+        return new Prediction(manifest.output().labels().get(top), top, probabilities[top],
+                manifest.output().labels(), probabilities, micros);
+    }
+
+    /**
+     * The hot path: runs the session on the input buffer as it is, softmax into
+     * {@code probabilities}, returns the top class. Allocates only what ORT's Java binding does
+     * per run (its small Result wrapper).
+     */
+    int runPrepared(String name) {
         try (OrtSession.Result result = session.run(inputs, outputs)) {
             // The output is pinned into `logits`; the result owns nothing that needs reading.
             assert result.size() == 1;
@@ -216,16 +234,13 @@ public final class InferenceEngine implements AutoCloseable {
             throw new InferenceException("model " + manifest.name() + " v" + manifest.version()
                     + ": inference failed on " + name + ": " + e.getMessage(), e);
         }
-        long micros = (System.nanoTime() - start) / 1000;
         int top = Postprocessor.softmax(logits, probabilities);
         if (top < 0) {
             stats.failed();
             throw new InferenceException("model " + manifest.name() + " v" + manifest.version()
                     + ": non-finite output on " + name, null);
         }
-        stats.inferred(micros);
-        return new Prediction(manifest.output().labels().get(top), top, probabilities[top],
-                manifest.output().labels(), probabilities, micros);
+        return top;
     }
 
     @Override

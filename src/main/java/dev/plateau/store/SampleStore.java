@@ -63,7 +63,7 @@ public final class SampleStore {
             List<Path> all = files.sorted().toList();
             for (Path file : all) {
                 String name = file.getFileName().toString();
-                if (name.endsWith(META)) {
+                if (name.endsWith(META) && !name.startsWith(".tmp-")) {
                     ids.add(name.substring(0, name.length() - META.length()));
                 }
             }

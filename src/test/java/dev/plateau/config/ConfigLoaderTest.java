@@ -1,0 +1,165 @@
+package dev.plateau.config;
+
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+    @TempDir
+    Path tmp;
+    private Path bundle;
+
+    @BeforeEach
+    void bundle() throws IOException {
+        bundle = Files.createDirectories(tmp.resolve("bundle"));
+        Files.writeString(bundle.resolve("model.onnx"), "x");
+        Files.writeString(bundle.resolve("manifest.yaml"), "x");
+        Files.createDirectories(tmp.resolve("replay"));
+    }
+
+    private String valid() {
+        return """
+                device:
+                  group: g1
+                  node: n1
+                state_dir: %s
+                models:
+                  - name: m
+                    bundle: %s
+                sources:
+                  - name: cam
+                    type: replay
+                    model: m
+                    path: %s
+                    rate_hz: 2
+                """.formatted(tmp.resolve("state"), bundle, tmp.resolve("replay"));
+    }
+
+    private static DeviceConfig read(String yaml) throws IOException {
+        return ConfigLoader.read(new StringReader(yaml), "test.yaml");
+    }
+
+    private static List<String> errors(String yaml) {
+        return assertThrows(ConfigException.class, () -> read(yaml)).errors();
+    }
+
+    @Test
+    void read_validConfig_appliesDocumentedDefaults() throws IOException {
+        DeviceConfig c = read(valid());
+        assertAll(
+                () -> assertEquals("g1", c.device().group()),
+                () -> assertEquals(0, c.models().get(0).threads()),
+                () -> assertTrue(c.mqtt().isEmpty()),
+                () -> assertEquals(1000, c.samples().maxPerModel()),
+                () -> assertEquals(DeviceConfig.Level.INFO, c.logging().level()),
+                () -> assertEquals(2.0, ((SourceConfig.Replay) c.sources().get(0)).rateHz()));
+    }
+
+    @Test
+    void read_unknownKey_namesItWithLineAndTheKnownKeys() {
+        List<String> errors = errors(valid() + "colour: blue\n");
+        assertEquals(1, errors.size(), errors.toString());
+        assertTrue(errors.get(0).startsWith("colour: unknown key, expected one of ["), errors.get(0));
+        assertTrue(errors.get(0).endsWith("(14:9)"), errors.get(0));
+    }
+
+    @Test
+    void read_severalProblems_listsEveryOneWithPathAndPosition() {
+        String yaml = valid()
+                .replace("rate_hz: 2", "rate_hz: fast")
+                .replace("node: n1", "node: n1\n  nodes: typo")
+                .replace("name: m\n", "name: m\n    threads: 99\n");
+        List<String> errors = errors(yaml);
+        assertAll(
+                () -> assertEquals(3, errors.size(), errors.toString()),
+                () -> assertTrue(errors.contains("device.nodes: unknown key, expected one of [group, node] (4:10)"),
+                        errors.toString()),
+                () -> assertTrue(errors.contains("models[0].threads: out of range (99, allowed 0..64) (8:14)"),
+                        errors.toString()),
+                () -> assertTrue(errors.contains("sources[0].rate_hz: expected a number, found 'fast' (15:14)"),
+                        errors.toString()));
+    }
+
+    @Test
+    void read_missingModelBundle_namesThePath() {
+        List<String> errors = errors(valid().replace(bundle.toString(), tmp.resolve("nope").toString()));
+        assertEquals(1, errors.size(), errors.toString());
+        assertTrue(errors.get(0).startsWith("models[0].bundle: model bundle directory not found: "), errors.get(0));
+    }
+
+    @Test
+    void read_bundleWithoutModelFile_saysWhichFileIsMissing() throws IOException {
+        Files.delete(bundle.resolve("model.onnx"));
+        List<String> errors = errors(valid());
+        assertTrue(errors.get(0).contains("has no model.onnx"), errors.toString());
+    }
+
+    @Test
+    void read_sourceNamesUnknownModel_listsTheModels() {
+        List<String> errors = errors(valid().replace("model: m\n", "model: other\n"));
+        assertTrue(errors.get(0).startsWith("sources[0].model: unknown model 'other', expected one of [m]"), errors.toString());
+    }
+
+    @Test
+    void read_wrongTypes_reportsExpectedAndFound() {
+        List<String> errors = errors(valid().replace("group: g1", "group: [a, b]") + "samples:\n  enabled: \"yes\"\n");
+        assertAll(
+                () -> assertTrue(errors.contains("device.group: expected a string, found a list (2:10)"), errors.toString()),
+                () -> assertTrue(errors.contains("samples.enabled: expected true or false, found 'yes' (15:12)"),
+                        errors.toString()));
+    }
+
+    @Test
+    void read_missingRequiredSections_reportsEach() {
+        List<String> errors = errors("state_dir: /tmp/x\n");
+        assertAll(
+                () -> assertTrue(errors.stream().anyMatch(e -> e.startsWith("device: required, missing")), errors.toString()),
+                () -> assertTrue(errors.stream().anyMatch(e -> e.startsWith("models: required, missing")), errors.toString()));
+    }
+
+    @Test
+    void read_unknownSourceType_listsTheTypes() {
+        List<String> errors = errors(valid().replace("type: replay", "type: camera"));
+        assertTrue(errors.get(0).contains("unknown value 'camera', expected one of [replay, directory]"), errors.toString());
+    }
+
+    @Test
+    void read_badBrokerUri_saysWhatIsExpected() {
+        List<String> errors = errors(valid() + "mqtt:\n  broker: localhost:1883\n");
+        assertTrue(errors.get(0).startsWith("mqtt.broker: expected scheme://host[:port]"), errors.toString());
+    }
+
+    @Test
+    void read_brokerGiven_derivesClientIdFromDevice() throws IOException {
+        DeviceConfig c = read(valid() + "mqtt:\n  broker: tcp://127.0.0.1:1883\n");
+        assertEquals("plateau-g1-n1", c.mqtt().orElseThrow().clientId());
+    }
+
+    @Test
+    void read_duplicateKey_isAnError() {
+        ConfigException e = assertThrows(ConfigException.class, () -> read(valid() + "state_dir: /other\n"));
+        assertTrue(e.getMessage().contains("duplicate key 'state_dir'"), e.getMessage());
+    }
+
+    @Test
+    void read_notYaml_saysSoWithPosition() {
+        ConfigException e = assertThrows(ConfigException.class, () -> read("device: [unclosed\n"));
+        assertTrue(e.errors().get(0).startsWith("(document): not valid YAML"), e.getMessage());
+    }
+
+    @Test
+    void load_missingFile_isAConfigError() {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(tmp.resolve("absent.yaml")));
+        assertEquals(List.of("(file): not found"), e.errors());
+    }
+}

@@ -1,0 +1,105 @@
+package dev.plateau.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.plateau.testing.Files2;
+import dev.plateau.testing.TinyModels;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code plateau run} as a real child process: starts, infers, and stops cleanly on SIGTERM. */
+class RunProcessTest {
+    @TempDir
+    Path tmp;
+
+    private Path config() throws IOException {
+        Path bundle = TinyModels.bundle(tmp.resolve("gray"), TinyModels.gray4x4());
+        Path replay = Files.createDirectories(tmp.resolve("replay/middle"));
+        int[][] px = new int[4][4];
+        px[1] = new int[] {255, 255, 255, 255};
+        Files.write(replay.resolve("a.png"), Files2.grayPng(px));
+        Path config = tmp.resolve("device.yaml");
+        Files.writeString(config, """
+                device: {group: test, node: child}
+                state_dir: %s
+                models:
+                  - {name: tiny, bundle: %s}
+                sources:
+                  - {name: cam, type: replay, model: tiny, path: %s, rate_hz: 20}
+                  - {name: inbox, type: directory, model: tiny, path: %s, poll_ms: 50, settle_ms: 0}
+                """.formatted(tmp.resolve("state"), bundle, tmp.resolve("replay"), tmp.resolve("inbox")));
+        return config;
+    }
+
+    @Test
+    void run_sigterm_finishesWorkAndExitsZero() throws Exception {
+        Path config = config();
+        Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "dev.plateau.cli.Main", "run", "-c", config.toString())
+                .redirectErrorStream(true).start();
+        List<String> lines = new CopyOnWriteArrayList<>();
+        Thread reader = new Thread(() -> {
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
+                    StandardCharsets.UTF_8))) {
+                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                    lines.add(line);
+                }
+            } catch (IOException e) {
+                lines.add("reader: " + e);
+            }
+        });
+        reader.start();
+        try {
+            awaitLine(lines, "plateau ready", 15);
+            Matcher ready = Pattern.compile("started in (\\d+) ms").matcher(find(lines, "plateau ready"));
+            assertTrue(ready.find(), lines.toString());
+            assertTrue(Long.parseLong(ready.group(1)) < 3000, "start took " + ready.group(1) + " ms");
+
+            Files.write(tmp.resolve("inbox/dropped.png"), Files2.grayPng(new int[4][4]));
+            Files.writeString(tmp.resolve("inbox/broken.png"), "not a png");
+            awaitLine(lines, "file=a.png label=middle", 10);
+            awaitCondition(() -> Files.exists(tmp.resolve("inbox/processed/dropped.png"))
+                    && Files.exists(tmp.resolve("inbox/rejected/broken.png")), 10);
+
+            // Process.destroy() would also close our end of its stdout; kill(1) only signals.
+            new ProcessBuilder("kill", "-TERM", Long.toString(process.pid())).inheritIO().start().waitFor();
+            assertTrue(process.waitFor(30, TimeUnit.SECONDS), "did not stop: " + lines);
+            reader.join(5000);
+            assertEquals(0, process.exitValue(), String.join("\n", lines));
+            assertTrue(lines.stream().anyMatch(l -> l.contains("plateau stopped")), lines.toString());
+            assertTrue(lines.stream().anyMatch(l -> l.contains("stats model=tiny")), lines.toString());
+        } finally {
+            process.destroyForcibly();
+        }
+    }
+
+    private static String find(List<String> lines, String text) {
+        return lines.stream().filter(l -> l.contains(text)).findFirst().orElse("");
+    }
+
+    private static void awaitLine(List<String> lines, String text, int seconds) throws InterruptedException {
+        awaitCondition(() -> lines.stream().anyMatch(l -> l.contains(text)), seconds);
+        assertTrue(lines.stream().anyMatch(l -> l.contains(text)), "no line with '" + text + "' in " + lines);
+    }
+
+    private static void awaitCondition(java.util.function.BooleanSupplier condition, int seconds)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (!condition.getAsBoolean() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(condition.getAsBoolean(), "condition not met within " + seconds + " s");
+    }
+}
