@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             ConfigCommand.class,
             InferCommand.class,
             EvalCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class
         },
         exitCodeListHeading = "%nExit codes:%n",

@@ -179,6 +179,11 @@ public final class InferenceEngine implements AutoCloseable {
         return session;
     }
 
+    /** The input buffer the hot path reads (benchmarks copy it for the raw comparison). */
+    FloatBuffer inputBuffer() {
+        return input;
+    }
+
     public ModelStats stats() {
         return stats;
     }
