@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             InferCommand.class,
             EvalCommand.class,
             BenchCommand.class,
+            SimulateCommand.class,
             CommandLine.HelpCommand.class
         },
         exitCodeListHeading = "%nExit codes:%n",

@@ -5,6 +5,7 @@ import dev.plateau.config.ConfigLoader;
 import dev.plateau.config.DeviceConfig;
 import dev.plateau.daemon.Daemon;
 import dev.plateau.daemon.LogSetup;
+import dev.plateau.daemon.SystemdNotifier;
 import dev.plateau.daemon.Termination;
 import dev.plateau.model.BundleException;
 import java.nio.file.Path;
@@ -24,21 +25,37 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        try (SystemdNotifier systemd = SystemdNotifier.fromEnvironment()) {
+            try {
+                run(systemd);
+            } catch (ConfigException e) {
+                // Exit 78 stops systemd's restarts (RestartPreventExitStatus=78); STATUS= says why.
+                systemd.status("configuration error: " + e.source() + ": " + String.join("; ", e.errors()));
+                throw e;
+            }
+        }
+        return ExitCode.OK;
+    }
+
+    private void run(SystemdNotifier systemd) throws InterruptedException {
         DeviceConfig device = ConfigLoader.load(config);
         LogSetup.forDaemon(device.logging());
         Termination termination = Termination.install(Daemon.STOP_TIMEOUT.toMillis() + 5_000);
-        try (Daemon daemon = new Daemon(device, Clock.systemUTC())) {
+        try (Daemon daemon = new Daemon(device, Clock.systemUTC(), systemd)) {
             try {
                 daemon.start();
             } catch (BundleException e) {
                 Logger.error("cannot start: {}", e.getMessage());
                 // A model that will not load is a configuration problem: a restart cannot fix it.
                 throw new ConfigException(config.toString(), List.of("models: " + e.getMessage()));
+            } catch (IllegalArgumentException e) {
+                Logger.error("cannot start: {}", e.getMessage());
+                // e.g. a replay source with nothing to replay: as above.
+                throw new ConfigException(config.toString(), List.of("sources: " + e.getMessage()));
             }
             termination.await();
         } finally {
             termination.stopped();
         }
-        return ExitCode.OK;
     }
 }

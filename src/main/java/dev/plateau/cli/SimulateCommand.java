@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -84,6 +83,9 @@ final class SimulateCommand implements Callable<Integer> {
             try {
                 summary = VibrationDataset.write(out, run);
             } catch (IllegalArgumentException e) {
+                if (!e.getMessage().startsWith("out:")) {
+                    throw e;
+                }
                 throw new ParameterException(spec.commandLine(), "--" + e.getMessage());
             }
             Map<String, Object> line = new LinkedHashMap<>();

@@ -29,23 +29,52 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.tinylog.Logger;
 
 /**
- * {@code plateau run}: loads the configured models, starts the sources, and on {@link #close()}
- * stops them in reverse: sources first (an input being handled is finished), then models.
+ * {@code plateau run}: loads the configured models, starts the sources, tells systemd it is ready,
+ * and on {@link #close()} stops them in reverse: sources first (an input being handled is
+ * finished), then models. Under systemd a {@link Watchdog} pings only while every source
+ * progresses.
  */
 public final class Daemon implements AutoCloseable {
     public static final Duration STOP_TIMEOUT = Duration.ofSeconds(20);
+    /** How long one input may be in handling, or a source may run late, before it counts as hung. */
+    public static final Duration STALL_LIMIT = Duration.ofSeconds(60);
     private static final Duration STATS_PERIOD = Duration.ofSeconds(60);
+    private static final Duration STATUS_PERIOD = Duration.ofSeconds(30);
 
     private final DeviceConfig config;
     private final Clock clock;
+    private final Clock monotonic;
+    private final SystemdNotifier systemd;
+    private final Duration stallLimit;
     private final Map<String, InferenceEngine> engines = new LinkedHashMap<>();
     private final List<Source> sources = new ArrayList<>();
+    private final List<Progress> progress = new ArrayList<>();
+    private volatile List<InferenceEngine> running = List.of();
     private ScheduledExecutorService scheduler;
+    private ScheduledExecutorService watchdogTimer;
+    private boolean ready;
     private boolean closed;
 
+    /** A daemon that tells systemd nothing. */
     public Daemon(DeviceConfig config, Clock clock) {
+        this(config, clock, SystemdNotifier.disabled());
+    }
+
+    /**
+     * @param clock   wall time, for sample timestamps and file ages
+     * @param systemd where {@code READY=1}, {@code STATUS=}, {@code WATCHDOG=1} and {@code STOPPING=1} go
+     */
+    public Daemon(DeviceConfig config, Clock clock, SystemdNotifier systemd) {
+        this(config, clock, new MonotonicClock(), systemd, STALL_LIMIT);
+    }
+
+    /** @param monotonic for the watchdog's intervals; see {@link MonotonicClock} */
+    Daemon(DeviceConfig config, Clock clock, Clock monotonic, SystemdNotifier systemd, Duration stallLimit) {
         this.config = config;
         this.clock = clock;
+        this.monotonic = monotonic;
+        this.systemd = systemd;
+        this.stallLimit = stallLimit;
     }
 
     /**
@@ -70,15 +99,19 @@ public final class Daemon implements AutoCloseable {
                     : Optional.empty();
             scheduler = Executors.newScheduledThreadPool(2, named("plateau-sources"));
             for (SourceConfig sc : config.sources()) {
-                Pipeline pipeline = new Pipeline(engines.get(sc.model()), samples);
+                Progress marks = new Progress(sc.name(), period(sc), monotonic);
+                ProgressHandler handler = new ProgressHandler(new Pipeline(engines.get(sc.model()), samples), marks);
+                SourceScheduler view = new SourceScheduler(scheduler, marks);
                 Source source = sc instanceof SourceConfig.Replay r
-                        ? new ReplaySource(r, pipeline, scheduler)
-                        : new DirectorySource((SourceConfig.Directory) sc, pipeline, scheduler, clock);
+                        ? new ReplaySource(r, handler, view)
+                        : new DirectorySource((SourceConfig.Directory) sc, handler, view, clock);
                 sources.add(source);
+                progress.add(marks);
                 source.start();
             }
             scheduler.scheduleAtFixedRate(this::logStats, STATS_PERIOD.toMillis(), STATS_PERIOD.toMillis(),
                     TimeUnit.MILLISECONDS);
+            running = List.copyOf(engines.values());
         } catch (IOException e) {
             close();
             throw new UncheckedIOException("cannot create state directory " + config.stateDir(), e);
@@ -89,6 +122,43 @@ public final class Daemon implements AutoCloseable {
         Logger.info("plateau ready: device {}/{}, {} model(s), {} source(s), state {} (started in {} ms)",
                 config.device().group(), config.device().node(), engines.size(), sources.size(), config.stateDir(),
                 (System.nanoTime() - begin) / 1_000_000);
+        systemd.ready(summary());
+        ready = true;
+        if (systemd.enabled()) {
+            startWatchdog();
+        }
+    }
+
+    private void startWatchdog() {
+        Duration interval = Watchdog.interval(systemd, STATUS_PERIOD);
+        watchdogTimer = Executors.newSingleThreadScheduledExecutor(named("plateau-watchdog"));
+        new Watchdog(systemd, progress, stallLimit, this::summary).start(watchdogTimer, interval);
+        systemd.watchdogTimeout().ifPresentOrElse(
+                timeout -> Logger.info("systemd watchdog: timeout {} ms, pinging every {} ms while every source "
+                        + "progresses (stall limit {} s)", timeout.toMillis(), interval.toMillis(), stallLimit.toSeconds()),
+                () -> Logger.info("systemd: no watchdog requested; status every {} s", interval.toSeconds()));
+    }
+
+    /** How often a source is scheduled to run: what its progress is measured against. */
+    private static Duration period(SourceConfig source) {
+        return source instanceof SourceConfig.Replay r
+                ? Duration.ofNanos(Math.max(1_000, Math.round(1_000_000_000 / r.rateHz())))
+                : Duration.ofMillis(((SourceConfig.Directory) source).pollMillis());
+    }
+
+    /** One line for {@code systemctl status}; takes no lock, so the watchdog never waits on {@link #close()}. */
+    private String summary() {
+        long inferred = 0;
+        long rejected = 0;
+        long errors = 0;
+        for (InferenceEngine engine : running) {
+            ModelStats.Snapshot s = engine.stats().snapshot();
+            inferred += s.inferences();
+            rejected += s.rejected();
+            errors += s.errors();
+        }
+        return "running: " + running.size() + " model(s), " + progress.size() + " source(s); " + inferred
+                + " inferred, " + rejected + " rejected, " + errors + " errors";
     }
 
     /** Counters per model, for health reports and tests. */
@@ -113,6 +183,21 @@ public final class Daemon implements AutoCloseable {
         };
     }
 
+    // Before STOPPING=1, so that no ping follows it. A check takes no lock and is quick.
+    private void stopWatchdog() {
+        if (watchdogTimer == null) {
+            return;
+        }
+        watchdogTimer.shutdownNow();
+        try {
+            if (!watchdogTimer.awaitTermination(1, TimeUnit.SECONDS)) {
+                Logger.warn("watchdog check did not finish within 1 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** Stops sources, waits for in-flight inputs, closes models. Idempotent. */
     @Override
     public synchronized void close() {
@@ -121,6 +206,10 @@ public final class Daemon implements AutoCloseable {
         }
         closed = true;
         Logger.info("plateau stopping");
+        stopWatchdog();
+        if (ready) {
+            systemd.stopping();
+        }
         sources.forEach(Source::close);
         if (scheduler != null) {
             scheduler.shutdown();

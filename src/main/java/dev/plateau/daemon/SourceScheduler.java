@@ -1,0 +1,93 @@
+package dev.plateau.daemon;
+
+import java.util.List;
+import java.util.concurrent.AbstractExecutorService;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One source's view of the shared source pool: every task the source schedules marks its
+ * {@link Progress} when a run starts and ends. This sees the source's own loop, idle or not, so an
+ * empty inbox is not a hang, while a run that never ends, a pool with no free thread, or a
+ * periodic task that died on an {@link Error} all stop the marks. Shutting down is the pool
+ * owner's job, not a source's.
+ */
+final class SourceScheduler extends AbstractExecutorService implements ScheduledExecutorService {
+    private final ScheduledExecutorService pool;
+    private final Progress progress;
+
+    SourceScheduler(ScheduledExecutorService pool, Progress progress) {
+        this.pool = pool;
+        this.progress = progress;
+    }
+
+    private Runnable marked(Runnable task) {
+        return () -> {
+            progress.ran();
+            try {
+                task.run();
+            } finally {
+                progress.ran();
+            }
+        };
+    }
+
+    @Override
+    public ScheduledFuture<?> scheduleAtFixedRate(Runnable command, long initialDelay, long period, TimeUnit unit) {
+        return pool.scheduleAtFixedRate(marked(command), initialDelay, period, unit);
+    }
+
+    @Override
+    public ScheduledFuture<?> scheduleWithFixedDelay(Runnable command, long initialDelay, long delay, TimeUnit unit) {
+        return pool.scheduleWithFixedDelay(marked(command), initialDelay, delay, unit);
+    }
+
+    @Override
+    public ScheduledFuture<?> schedule(Runnable command, long delay, TimeUnit unit) {
+        return pool.schedule(marked(command), delay, unit);
+    }
+
+    @Override
+    public <V> ScheduledFuture<V> schedule(Callable<V> callable, long delay, TimeUnit unit) {
+        return pool.schedule(() -> {
+            progress.ran();
+            try {
+                return callable.call();
+            } finally {
+                progress.ran();
+            }
+        }, delay, unit);
+    }
+
+    @Override
+    public void execute(Runnable command) {
+        pool.execute(marked(command));
+    }
+
+    @Override
+    public void shutdown() {
+        throw new UnsupportedOperationException("source " + progress.source() + ": the daemon owns the source pool");
+    }
+
+    @Override
+    public List<Runnable> shutdownNow() {
+        throw new UnsupportedOperationException("source " + progress.source() + ": the daemon owns the source pool");
+    }
+
+    @Override
+    public boolean isShutdown() {
+        return pool.isShutdown();
+    }
+
+    @Override
+    public boolean isTerminated() {
+        return pool.isTerminated();
+    }
+
+    @Override
+    public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
+        return pool.awaitTermination(timeout, unit);
+    }
+}
