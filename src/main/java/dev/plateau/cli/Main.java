@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             ConfigCommand.class,
             InferCommand.class,
             EvalCommand.class,
+            TuneCommand.class,
             BenchCommand.class,
             SimulateCommand.class,
             CommandLine.HelpCommand.class

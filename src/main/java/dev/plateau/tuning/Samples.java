@@ -109,6 +109,13 @@ public final class Samples {
         return targetWidth;
     }
 
+    /** Row {@code i}, a new array. */
+    float[] row(int i) {
+        float[] out = new float[dim];
+        System.arraycopy(x, i * dim, out, 0, dim);
+        return out;
+    }
+
     float[] data() {
         return x;
     }

@@ -54,7 +54,7 @@ final class TrainingRun {
         this.estimatedBytes = estimatedBytes;
         this.loss = Loss.of(train);
         this.optimizer = Optimizer.create(config, net.parameterCount());
-        this.decay = WeightDecay.of(config, net);
+        this.decay = WeightDecay.of(config, net, net.parameters());
         this.schedule = Schedule.create(config);
         this.monitor = new ConvergenceMonitor(config, clock);
         this.random = new SplittableRandom(config.seed());

@@ -24,6 +24,7 @@ public record TuningConfig(
         double beta2,
         double epsilon,
         double weightDecay,
+        double driftDecay,
         double clipNorm,
         int batchSize,
         int maxEpochs,
@@ -80,6 +81,9 @@ public record TuningConfig(
             "second-moment decay (adam, adamw; also rmsprop's rho)", TuningConfig::beta2);
     private static final ConfigKey EPSILON = ConfigKey.real("epsilon", 0, true, 1, false,
             "denominator guard (rmsprop, adam, adamw)", TuningConfig::epsilon);
+    private static final ConfigKey DRIFT_DECAY = ConfigKey.real("drift_decay", 0, false, 100, false,
+            "L2 pull of dense weights back to the pre-trained ones (L2-SP): limits forgetting; 0 = off",
+            TuningConfig::driftDecay);
     private static final ConfigKey WEIGHT_DECAY = ConfigKey.real("weight_decay", 0, false, 1, false,
             "L2 on dense weights, not biases: added to the gradient; decoupled for adamw", TuningConfig::weightDecay);
     private static final ConfigKey CLIP_NORM = ConfigKey.real("clip_norm", 0, false, 1e6, false,
@@ -134,14 +138,14 @@ public record TuningConfig(
             "data: share of the new samples held out for validation", TuningConfig::valFraction);
 
     private static final List<ConfigKey> KEYS = List.of(OPTIMIZER, LR, MOMENTUM, BETA1, BETA2, EPSILON,
-            WEIGHT_DECAY, CLIP_NORM, BATCH_SIZE, MAX_EPOCHS, MAX_STEPS, MAX_SECONDS, MAX_MEMORY_MB, SEED,
+            WEIGHT_DECAY, DRIFT_DECAY, CLIP_NORM, BATCH_SIZE, MAX_EPOCHS, MAX_STEPS, MAX_SECONDS, MAX_MEMORY_MB, SEED,
             SCHEDULE, MIN_LR, PLATEAU_FACTOR, PLATEAU_PATIENCE, REHEARSAL_RATIO, MIN_DELTA, PATIENCE, GRAD_TOL,
             SPIKE_FACTOR, GRAD_SPIKE_FACTOR, GL_ALPHA, UP_STRIPS, STRIP_LENGTH, OVERFIT_GAP, MIN_GAIN,
             MAX_FORGETTING, MIN_PER_CLASS, VAL_FRACTION);
 
     private static final TuningConfig DEFAULTS = new TuningConfig(OptimizerKind.ADAM, 1e-3, 0.9, 0.9, 0.999, 1e-8,
-            0.0, 5.0, 32, 30, 0, 600, 256, 0, ScheduleKind.PLATEAU, 1e-6, 0.5, 2, 0.5, 1e-3, 5, 1e-4,
-            10.0, 100.0, 5.0, 3, 1, 1.0, 0.005, 0.02, 5, 0.2);
+            0.0, 0.1, 5.0, 32, 30, 0, 600, 256, 0, ScheduleKind.PLATEAU, 1e-6, 0.5, 2, 2.0, 1e-3, 5, 1e-4,
+            10.0, 100.0, 5.0, 3, 1, 1.0, 0.005, 0.03, 5, 0.2);
 
     public TuningConfig {
         Rules r = new Rules();
@@ -152,6 +156,7 @@ public record TuningConfig(
         BETA2.check(r, beta2);
         EPSILON.check(r, epsilon);
         WEIGHT_DECAY.check(r, weightDecay);
+        DRIFT_DECAY.check(r, driftDecay);
         CLIP_NORM.check(r, clipNorm);
         BATCH_SIZE.check(r, (long) batchSize);
         MAX_EPOCHS.check(r, (long) maxEpochs);
@@ -217,6 +222,7 @@ public record TuningConfig(
         r.throwIfAny("--set");
         return new TuningConfig(OptimizerKind.valueOf(upper(v, "optimizer")), real(v, "lr"), real(v, "momentum"),
                 real(v, "beta1"), real(v, "beta2"), real(v, "epsilon"), real(v, "weight_decay"),
+                real(v, "drift_decay"),
                 real(v, "clip_norm"), integer(v, "batch_size"), integer(v, "max_epochs"), whole(v, "max_steps"),
                 whole(v, "max_seconds"), whole(v, "max_memory_mb"), whole(v, "seed"),
                 ScheduleKind.valueOf(upper(v, "schedule")), real(v, "min_lr"), real(v, "plateau_factor"),

@@ -107,7 +107,7 @@ class OptimizerTest {
         // segment {0, 2} is a weight matrix, index 2 a bias: g += 0.1 * p on the first two only.
         float[] p = {2, -4, 8};
         float[] g = {1, 1, 1};
-        new WeightDecay(0.1, false, new int[][] {{0, 2}}).apply(p, g, LR);
+        new WeightDecay(0.1, false, new int[][] {{0, 2}}, 0, new float[2]).apply(p, g, LR);
         assertEquals(1.2f, g[0], TOL);
         assertEquals(0.6f, g[1], TOL);
         assertEquals(1f, g[2], 0f);
@@ -119,7 +119,7 @@ class OptimizerTest {
         // p -= lr * wd * p = p * (1 - 0.1 * 0.5): 2 -> 1.9, -4 -> -3.8; bias and gradients untouched.
         float[] p = {2, -4, 8};
         float[] g = {1, 1, 1};
-        new WeightDecay(0.5, true, new int[][] {{0, 2}}).apply(p, g, LR);
+        new WeightDecay(0.5, true, new int[][] {{0, 2}}, 0, new float[2]).apply(p, g, LR);
         assertEquals(1.9f, p[0], TOL);
         assertEquals(-3.8f, p[1], TOL);
         assertEquals(8f, p[2], 0f);
@@ -139,5 +139,14 @@ class OptimizerTest {
             };
             assertEquals(expected, o.getClass(), kind.key());
         }
+    }
+
+    @Test
+    void driftDecay_pullsWeightsBackToTheStart() {
+        float[] p = {1.5f, -2f};
+        float[] g = {0f, 0f};
+        // g += 0.2 * (p - p0) with p0 = {1, -1}: {0.1, -0.2}.
+        new WeightDecay(0, false, new int[][] {{0, 2}}, 0.2, new float[] {1f, -1f}).apply(p, g, LR);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {0.1f, -0.2f}, g, 1e-6f);
     }
 }

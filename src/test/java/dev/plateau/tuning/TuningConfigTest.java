@@ -106,7 +106,7 @@ class TuningConfigTest {
     void constructor_outOfRangeValue_isRejectedNotClamped() {
         TuningConfig d = TuningConfig.defaults();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new TuningConfig(
-                d.optimizer(), d.lr(), d.momentum(), d.beta1(), 1.0, d.epsilon(), d.weightDecay(), d.clipNorm(),
+                d.optimizer(), d.lr(), d.momentum(), d.beta1(), 1.0, d.epsilon(), d.weightDecay(), d.driftDecay(), d.clipNorm(),
                 0, d.maxEpochs(), d.maxSteps(), d.maxSeconds(), d.maxMemoryMb(), d.seed(), d.schedule(), d.minLr(),
                 d.plateauFactor(), d.plateauPatience(), d.rehearsalRatio(), d.minDelta(), d.patience(), d.gradTol(),
                 d.spikeFactor(), d.gradSpikeFactor(), d.glAlpha(), d.upStrips(), d.stripLength(), d.overfitGap(),
@@ -127,6 +127,6 @@ class TuningConfigTest {
         for (Map.Entry<String, String> e : TuningConfig.defaults().asMap().entrySet()) {
             assertTrue(table.contains("| `" + e.getKey() + "` | " + e.getValue() + " | "), e.getKey());
         }
-        assertEquals(32, TuningConfig.keyNames().size());
+        assertEquals(33, TuningConfig.keyNames().size());
     }
 }
