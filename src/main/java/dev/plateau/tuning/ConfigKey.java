@@ -75,11 +75,8 @@ final class ConfigKey {
         if (v instanceof Double d) {
             return Rules.format(d);
         }
-        if (v instanceof TuningConfig.OptimizerKind o) {
-            return o.key();
-        }
-        if (v instanceof TuningConfig.ScheduleKind s) {
-            return s.key();
+        if (v instanceof Enum<?> e) {
+            return e.name().toLowerCase(java.util.Locale.ROOT);
         }
         return String.valueOf(v);
     }

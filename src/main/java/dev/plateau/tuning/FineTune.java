@@ -14,6 +14,7 @@ import dev.plateau.inference.SampleDirectory;
 import dev.plateau.model.HeadGraph;
 import dev.plateau.model.HeadLayer;
 import dev.plateau.model.ModelBundle;
+import dev.plateau.model.NoveltyGraph;
 import dev.plateau.store.ModelStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -28,6 +29,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import java.util.stream.Stream;
 import org.tinylog.Logger;
 
@@ -99,20 +101,36 @@ public final class FineTune {
                     : Embeddings.of(extractor, anchorHalves.get(1), "anchor set (forgetting-guard half)");
         }
 
+        int positive = bundle.manifest().output().positiveIndex();
+        boolean novelty = useNovelty(split, labels);
+        // A site's own normal is not other sites' normal: with a novelty score the forgetting
+        // guard checks what must never be lost, detecting the positive class of the original task.
+        Samples guard = anchors == null ? null : novelty ? onlyClass(anchors, positive) : anchors;
         HeadMetrics.Evaluation valBefore = HeadMetrics.evaluate(network, validation);
-        HeadMetrics.Evaluation anchorBefore = anchors == null ? null : HeadMetrics.evaluate(network, anchors);
+        HeadMetrics.Evaluation anchorBefore = guard == null ? null : HeadMetrics.evaluate(network, guard);
         TrainingResult result = trainOnLowPriorityThread(network, train, validation, rehearsal);
 
         Map<String, Object> report = report(split, anchorHalves, result, labels);
         String reason;
         GateResult gate = null;
+        NoveltyGraph.Score score = null;
+        Function<float[], float[]> model = null;
         if (result.aborted() || result.bestWeights().isEmpty()) {
             reason = "training " + result.reason().name().toLowerCase().replace('_', '-') + ": " + result.message()
                     + "; nothing changes";
         } else {
             HeadNetwork candidate = new HeadNetwork(result.bestWeights().get());
-            gate = GateResult.decide(valBefore, HeadMetrics.evaluate(candidate, validation), anchorBefore,
-                    anchors == null ? null : HeadMetrics.evaluate(candidate, anchors), config);
+            model = candidate::logits;
+            if (novelty) {
+                score = NoveltyFit.fit(shuffledRows(train, config.seed()));
+                NoveltyGraph.Score fitted = score;
+                model = embedding -> fitted.apply(candidate.logits(embedding), embedding, positive);
+                report.put("novelty", Map.of("tau", score.tau(), "beta", score.beta(),
+                        "fit_share", NoveltyFit.FIT_SHARE, "quantile", NoveltyFit.QUANTILE,
+                        "shrinkage", NoveltyFit.SHRINKAGE, "guard", "anchor accuracy on '" + labels.get(positive) + "'"));
+            }
+            gate = GateResult.decide(valBefore, evaluate(model, validation), anchorBefore,
+                    guard == null ? null : evaluate(model, guard), config);
             reason = gate.reason();
         }
         report.put("gate", gate == null ? gateFigures(valBefore, anchorBefore) : gateFigures(gate));
@@ -132,11 +150,17 @@ public final class FineTune {
         report.put("version", version);
         List<HeadLayer> weights = result.bestWeights().get();
         AtomicReference<Double> fileDiff = new AtomicReference<>();
+        NoveltyGraph.Score fittedScore = score;
+        Function<float[], float[]> accepted = model;
         Path published = store.write(bundle.manifest().name(), version, dir -> {
-            Files.write(dir.resolve(ModelBundle.MODEL_FILE), head.withHead(weights));
+            byte[] file = head.withHead(weights);
+            if (fittedScore != null) {
+                file = NoveltyGraph.append(file, head.embeddingTensor(), head.outputTensor(), positive, fittedScore);
+            }
+            Files.write(dir.resolve(ModelBundle.MODEL_FILE), file);
             writeManifest(dir, version, report);
             copyAnchors(dir);
-            fileDiff.set(checkFile(dir, weights, split.validation(), validation));
+            fileDiff.set(checkFile(dir, accepted, split.validation(), validation));
             report.put("file_check_max_abs_diff", fileDiff.get());
             JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("report.json").toFile(), report);
             Files.writeString(dir.resolve("chart.svg"), chart);
@@ -145,6 +169,75 @@ public final class FineTune {
         Logger.info("fine-tune accepted: {} v{} -> v{}: {}", bundle.manifest().name(), bundle.manifest().version(),
                 version, reason);
         return new Outcome(true, reason, report, published);
+    }
+
+    private boolean useNovelty(LabelledSplit split, List<String> labels) {
+        boolean twoClass = labels.size() == 2 && bundle.manifest().output().positive() != null;
+        int positive = bundle.manifest().output().positiveIndex();
+        boolean negativeOnly = twoClass && split.trainCounts()[positive] == 0 && split.validationCounts()[positive] == 0;
+        return switch (config.novelty()) {
+            case OFF -> false;
+            case AUTO -> negativeOnly;
+            case ON -> {
+                if (!negativeOnly) {
+                    throw new TuningDataException("novelty=on needs a two-class model with output.positive and data "
+                            + "of its negative class only; the data has " + java.util.Arrays.toString(split.trainCounts())
+                            + " samples per class " + labels);
+                }
+                yield true;
+            }
+        };
+    }
+
+    /** Mean cross-entropy, accuracy and non-finite outputs of any embedding-to-logits function. */
+    private static HeadMetrics.Evaluation evaluate(Function<float[], float[]> model, Samples samples) {
+        double loss = 0;
+        int right = 0;
+        int nonFinite = 0;
+        for (int i = 0; i < samples.size(); i++) {
+            float[] logits = model.apply(samples.row(i));
+            boolean finite = true;
+            int top = 0;
+            for (int c = 0; c < logits.length; c++) {
+                finite &= Float.isFinite(logits[c]);
+                if (logits[c] > logits[top]) {
+                    top = c;
+                }
+            }
+            if (!finite) {
+                nonFinite++;
+                continue;
+            }
+            float[] p = softmax(logits);
+            loss += -Math.log(Math.max(p[samples.label(i)], 1e-12));
+            right += top == samples.label(i) ? 1 : 0;
+        }
+        int n = samples.size();
+        return new HeadMetrics.Evaluation(n, loss / n, (double) right / n, nonFinite);
+    }
+
+    private static Samples onlyClass(Samples samples, int label) {
+        List<float[]> rows = new ArrayList<>();
+        for (int i = 0; i < samples.size(); i++) {
+            if (samples.label(i) == label) {
+                rows.add(samples.row(i));
+            }
+        }
+        if (rows.isEmpty()) {
+            return null;
+        }
+        int[] labels = new int[rows.size()];
+        java.util.Arrays.fill(labels, label);
+        return Samples.classification(rows.toArray(float[][]::new), labels);
+    }
+
+    private static float[][] shuffledRows(Samples samples, long seed) {
+        List<float[]> rows = new ArrayList<>();
+        for (int i = 0; i < samples.size(); i++) {
+            rows.add(samples.row(i));
+        }
+        java.util.Collections.shuffle(rows, new java.util.Random(seed));
+        return rows.toArray(float[][]::new);
     }
 
     private static SampleDirectory scan(Path dir, List<String> labels) {
@@ -192,9 +285,8 @@ public final class FineTune {
      * probabilities with the Java head's on the same embeddings: the file must be the model
      * that passed the gate.
      */
-    private double checkFile(Path dir, List<HeadLayer> weights, List<SampleDirectory.Sample> files, Samples embedded)
-            throws IOException {
-        HeadNetwork java = new HeadNetwork(weights);
+    private double checkFile(Path dir, Function<float[], float[]> java, List<SampleDirectory.Sample> files,
+                             Samples embedded) throws IOException {
         double worst = 0;
         try (InferenceEngine engine = InferenceEngine.load(ModelBundle.open(dir), OrtRuntime.environment(1), 0)) {
             for (int i = 0; i < files.size(); i++) {
@@ -204,7 +296,7 @@ public final class FineTune {
                 } catch (InputRejectedException e) {
                     throw new IOException("the written model rejects " + files.get(i).file() + ": " + e.getMessage(), e);
                 }
-                float[] expected = softmax(java.logits(embedded.row(i)));
+                float[] expected = softmax(java.apply(embedded.row(i)));
                 for (int c = 0; c < expected.length; c++) {
                     worst = Math.max(worst, Math.abs(expected[c] - p.score(c)));
                 }

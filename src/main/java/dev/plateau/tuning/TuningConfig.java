@@ -49,7 +49,8 @@ public record TuningConfig(
         double minGain,
         double maxForgetting,
         int minPerClass,
-        double valFraction) {
+        double valFraction,
+        NoveltyMode novelty) {
 
     /** The update rule; {@code adamw} is Adam with decoupled weight decay. */
     public enum OptimizerKind {
@@ -59,6 +60,12 @@ public record TuningConfig(
             return name().toLowerCase(Locale.ROOT);
         }
     }
+
+    /**
+     * Whether to add a site novelty score to a two-class model: {@code auto} does when the new
+     * data holds only the negative class (a node calibrating on its own normal windows).
+     */
+    public enum NoveltyMode { AUTO, ON, OFF }
 
     /** How the learning rate moves from epoch to epoch. */
     public enum ScheduleKind {
@@ -134,6 +141,9 @@ public record TuningConfig(
             "gate: anchor-set accuracy the candidate may lose", TuningConfig::maxForgetting);
     private static final ConfigKey MIN_PER_CLASS = ConfigKey.integer("min_per_class", 0, 1_000_000,
             "data: labelled samples needed per class present", TuningConfig::minPerClass);
+    private static final ConfigKey NOVELTY = ConfigKey.choice("novelty", keys(NoveltyMode.values()),
+            "two-class models: add a Mahalanobis novelty score fitted on the new data (auto: when it is one "
+                    + "negative class)", TuningConfig::novelty);
     private static final ConfigKey VAL_FRACTION = ConfigKey.real("val_fraction", 0, true, 0.9, false,
             "data: share of the new samples held out for validation", TuningConfig::valFraction);
 
@@ -141,11 +151,11 @@ public record TuningConfig(
             WEIGHT_DECAY, DRIFT_DECAY, CLIP_NORM, BATCH_SIZE, MAX_EPOCHS, MAX_STEPS, MAX_SECONDS, MAX_MEMORY_MB, SEED,
             SCHEDULE, MIN_LR, PLATEAU_FACTOR, PLATEAU_PATIENCE, REHEARSAL_RATIO, MIN_DELTA, PATIENCE, GRAD_TOL,
             SPIKE_FACTOR, GRAD_SPIKE_FACTOR, GL_ALPHA, UP_STRIPS, STRIP_LENGTH, OVERFIT_GAP, MIN_GAIN,
-            MAX_FORGETTING, MIN_PER_CLASS, VAL_FRACTION);
+            MAX_FORGETTING, MIN_PER_CLASS, VAL_FRACTION, NOVELTY);
 
     private static final TuningConfig DEFAULTS = new TuningConfig(OptimizerKind.ADAM, 1e-3, 0.9, 0.9, 0.999, 1e-8,
             0.0, 0.1, 5.0, 32, 30, 0, 600, 256, 0, ScheduleKind.PLATEAU, 1e-6, 0.5, 2, 2.0, 1e-3, 5, 1e-4,
-            10.0, 100.0, 5.0, 3, 1, 1.0, 0.005, 0.03, 5, 0.2);
+            10.0, 100.0, 5.0, 3, 1, 1.0, 0.005, 0.03, 5, 0.2, NoveltyMode.AUTO);
 
     public TuningConfig {
         Rules r = new Rules();
@@ -181,6 +191,7 @@ public record TuningConfig(
         MAX_FORGETTING.check(r, maxForgetting);
         MIN_PER_CLASS.check(r, (long) minPerClass);
         VAL_FRACTION.check(r, valFraction);
+        NOVELTY.check(r, novelty);
         r.require(!(minLr > lr), "min_lr: must not exceed lr (" + Rules.format(minLr) + " seen, allowed [0, "
                 + Rules.format(lr) + "])");
         r.throwIfAny("tuning configuration");
@@ -230,7 +241,7 @@ public record TuningConfig(
                 integer(v, "patience"), real(v, "grad_tol"), real(v, "spike_factor"), real(v, "grad_spike_factor"),
                 real(v, "gl_alpha"), integer(v, "up_strips"), integer(v, "strip_length"), real(v, "overfit_gap"),
                 real(v, "min_gain"), real(v, "max_forgetting"), integer(v, "min_per_class"),
-                real(v, "val_fraction"));
+                real(v, "val_fraction"), NoveltyMode.valueOf(upper(v, "novelty")));
     }
 
     /** Every key with its value as {@code --set} takes it, in the documented order (for provenance). */

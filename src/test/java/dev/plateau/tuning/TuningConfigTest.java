@@ -110,7 +110,7 @@ class TuningConfigTest {
                 0, d.maxEpochs(), d.maxSteps(), d.maxSeconds(), d.maxMemoryMb(), d.seed(), d.schedule(), d.minLr(),
                 d.plateauFactor(), d.plateauPatience(), d.rehearsalRatio(), d.minDelta(), d.patience(), d.gradTol(),
                 d.spikeFactor(), d.gradSpikeFactor(), d.glAlpha(), d.upStrips(), d.stripLength(), d.overfitGap(),
-                d.minGain(), d.maxForgetting(), d.minPerClass(), d.valFraction()));
+                d.minGain(), d.maxForgetting(), d.minPerClass(), d.valFraction(), d.novelty()));
         assertTrue(e.getMessage().contains("beta2: out of range (1 seen, allowed [0, 1))"), e.getMessage());
         assertTrue(e.getMessage().contains("batch_size: out of range (0 seen, allowed 1..65536)"), e.getMessage());
     }
@@ -127,6 +127,6 @@ class TuningConfigTest {
         for (Map.Entry<String, String> e : TuningConfig.defaults().asMap().entrySet()) {
             assertTrue(table.contains("| `" + e.getKey() + "` | " + e.getValue() + " | "), e.getKey());
         }
-        assertEquals(33, TuningConfig.keyNames().size());
+        assertEquals(34, TuningConfig.keyNames().size());
     }
 }
