@@ -7,8 +7,6 @@ import ai.onnxruntime.OrtSession;
 import dev.plateau.model.BundleException;
 import dev.plateau.model.Manifest;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,15 +38,9 @@ public final class EmbeddingExtractor implements AutoCloseable {
         this.session = session;
         this.embeddingName = embeddingName;
         this.width = width;
-        this.input = ByteBuffer.allocateDirect(manifest.input().sampleSize() * Float.BYTES)
-                .order(ByteOrder.nativeOrder()).asFloatBuffer();
-        this.embedding = ByteBuffer.allocateDirect(width * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
-        long[] shape = new long[manifest.input().shape().size() + 1];
-        shape[0] = 1;
-        for (int i = 1; i < shape.length; i++) {
-            shape[i] = manifest.input().shape().get(i - 1);
-        }
-        OnnxTensor in = OnnxTensor.createTensor(env, input, shape);
+        this.input = OrtRuntime.direct(manifest.input().sampleSize());
+        this.embedding = OrtRuntime.direct(width);
+        OnnxTensor in = OnnxTensor.createTensor(env, input, OrtRuntime.batchOfOne(manifest.input().shape()));
         try {
             this.embeddingTensor = OnnxTensor.createTensor(env, embedding, new long[] {1, width});
         } catch (OrtException | RuntimeException e) {
@@ -75,26 +67,12 @@ public final class EmbeddingExtractor implements AutoCloseable {
             }
             return new EmbeddingExtractor(manifest, options, session, env, embeddingName, width);
         } catch (OrtException e) {
-            close(session, options);
+            OrtRuntime.closeAfterFailure(session, options);
             throw new BundleException(bundleDir, "ONNX Runtime cannot load the backbone up to '" + embeddingName
                     + "': " + e.getMessage(), e);
         } catch (RuntimeException e) {
-            close(session, options);
+            OrtRuntime.closeAfterFailure(session, options);
             throw e;
-        }
-    }
-
-    private static void close(OrtSession session, OrtSession.SessionOptions options) {
-        try {
-            if (session != null) {
-                session.close();
-            }
-        } catch (OrtException e) {
-            // The open already failed; that failure is the one reported.
-        } finally {
-            if (options != null) {
-                options.close();
-            }
         }
     }
 
@@ -138,6 +116,12 @@ public final class EmbeddingExtractor implements AutoCloseable {
         closed = true;
         inputTensor.close();
         embeddingTensor.close();
-        close(session, options);
+        try {
+            session.close();
+        } catch (OrtException e) {
+            throw new InferenceException("model " + manifest.name() + ": closing the backbone session failed", e);
+        } finally {
+            options.close();
+        }
     }
 }

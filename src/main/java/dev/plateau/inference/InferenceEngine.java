@@ -12,8 +12,6 @@ import dev.plateau.model.BundleException;
 import dev.plateau.model.Manifest;
 import dev.plateau.model.ModelBundle;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,14 +49,10 @@ public final class InferenceEngine implements AutoCloseable {
         this.options = options;
         this.session = session;
         int classes = manifest.classCount();
-        this.input = direct(manifest.input().sampleSize());
-        this.logits = direct(classes);
+        this.input = OrtRuntime.direct(manifest.input().sampleSize());
+        this.logits = OrtRuntime.direct(classes);
         this.probabilities = new float[classes];
-        long[] inputShape = new long[manifest.input().shape().size() + 1];
-        inputShape[0] = 1;
-        for (int i = 1; i < inputShape.length; i++) {
-            inputShape[i] = manifest.input().shape().get(i - 1);
-        }
+        long[] inputShape = OrtRuntime.batchOfOne(manifest.input().shape());
         // Tensors over direct buffers share their memory with ORT, so writing the buffer is
         // writing the tensor: no copy and no new tensor per call.
         OnnxTensor in = OnnxTensor.createTensor(env, input, inputShape);
@@ -71,10 +65,6 @@ public final class InferenceEngine implements AutoCloseable {
         this.inputTensor = in;
         this.inputs = Map.of(manifest.input().tensor(), inputTensor);
         this.outputs = Map.of(manifest.output().tensor(), outputTensor);
-    }
-
-    private static FloatBuffer direct(int floats) {
-        return ByteBuffer.allocateDirect(floats * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
 
     /**
@@ -93,26 +83,12 @@ public final class InferenceEngine implements AutoCloseable {
             checkGraph(bundle, session);
             return new InferenceEngine(bundle, env, options, session);
         } catch (OrtException e) {
-            closeQuietly(session, options);
+            OrtRuntime.closeAfterFailure(session, options);
             throw new BundleException(bundle.dir(), "ONNX Runtime cannot load " + ModelBundle.MODEL_FILE + ": "
                     + e.getMessage(), e);
         } catch (RuntimeException e) {
-            closeQuietly(session, options);
+            OrtRuntime.closeAfterFailure(session, options);
             throw e;
-        }
-    }
-
-    private static void closeQuietly(OrtSession session, OrtSession.SessionOptions options) {
-        try {
-            if (session != null) {
-                session.close();
-            }
-        } catch (OrtException e) {
-            // The load already failed; that failure is the one reported.
-        } finally {
-            if (options != null) {
-                options.close();
-            }
         }
     }
 

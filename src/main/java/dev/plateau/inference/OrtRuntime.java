@@ -39,6 +39,37 @@ public final class OrtRuntime {
         return globalThreads;
     }
 
+    /** Closes what a failed load had opened; the load's own failure is the one reported. */
+    static void closeAfterFailure(OrtSession session, OrtSession.SessionOptions options) {
+        try {
+            if (session != null) {
+                session.close();
+            }
+        } catch (OrtException e) {
+            // The load already failed; that failure is the one reported.
+        } finally {
+            if (options != null) {
+                options.close();
+            }
+        }
+    }
+
+    /** The shape of a batch of one sample: {@code [1, shape...]}. */
+    static long[] batchOfOne(java.util.List<Integer> shape) {
+        long[] out = new long[shape.size() + 1];
+        out[0] = 1;
+        for (int i = 1; i < out.length; i++) {
+            out[i] = shape.get(i - 1);
+        }
+        return out;
+    }
+
+    /** A native-order direct buffer ONNX Runtime can use without copying. */
+    static java.nio.FloatBuffer direct(int floats) {
+        return java.nio.ByteBuffer.allocateDirect(floats * Float.BYTES).order(java.nio.ByteOrder.nativeOrder())
+                .asFloatBuffer();
+    }
+
     /** Session options for a model: the shared pool, or {@code threads} of its own when > 0. */
     static OrtSession.SessionOptions sessionOptions(int threads) throws OrtException {
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();

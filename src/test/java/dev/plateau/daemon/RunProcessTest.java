@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.plateau.testing.Files2;
-import dev.plateau.testing.TinyModels;
+import dev.plateau.testing.TinyDevice;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -25,22 +25,7 @@ class RunProcessTest {
     Path tmp;
 
     private Path config() throws IOException {
-        Path bundle = TinyModels.bundle(tmp.resolve("gray"), TinyModels.gray4x4());
-        Path replay = Files.createDirectories(tmp.resolve("replay/middle"));
-        int[][] px = new int[4][4];
-        px[1] = new int[] {255, 255, 255, 255};
-        Files.write(replay.resolve("a.png"), Files2.grayPng(px));
-        Path config = tmp.resolve("device.yaml");
-        Files.writeString(config, """
-                device: {group: test, node: child}
-                state_dir: %s
-                models:
-                  - {name: tiny, bundle: %s}
-                sources:
-                  - {name: cam, type: replay, model: tiny, path: %s, rate_hz: 20}
-                  - {name: inbox, type: directory, model: tiny, path: %s, poll_ms: 50, settle_ms: 0}
-                """.formatted(tmp.resolve("state"), bundle, tmp.resolve("replay"), tmp.resolve("inbox")));
-        return config;
+        return TinyDevice.config(tmp, null);
     }
 
     @Test

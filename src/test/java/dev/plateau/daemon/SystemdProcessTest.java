@@ -3,13 +3,11 @@ package dev.plateau.daemon;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.plateau.testing.Files2;
-import dev.plateau.testing.TinyModels;
+import dev.plateau.testing.TinyDevice;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.UUID;
@@ -25,21 +23,7 @@ class SystemdProcessTest {
     Path tmp;
 
     private Path config(String bundleDir) throws IOException {
-        Path bundle = TinyModels.bundle(tmp.resolve("gray"), TinyModels.gray4x4());
-        Path replay = Files.createDirectories(tmp.resolve("replay/middle"));
-        Files.write(replay.resolve("a.png"), Files2.grayPng(new int[4][4]));
-        Path config = tmp.resolve("device.yaml");
-        Files.writeString(config, """
-                device: {group: test, node: child}
-                state_dir: %s
-                models:
-                  - {name: tiny, bundle: %s}
-                sources:
-                  - {name: cam, type: replay, model: tiny, path: %s, rate_hz: 20}
-                  - {name: inbox, type: directory, model: tiny, path: %s, poll_ms: 50, settle_ms: 0}
-                """.formatted(tmp.resolve("state"), bundleDir == null ? bundle : tmp.resolve(bundleDir),
-                tmp.resolve("replay"), tmp.resolve("inbox")));
-        return config;
+        return TinyDevice.config(tmp, bundleDir);
     }
 
     private Process start(Path config, String notifySocket, List<String> lines) throws IOException {
