@@ -4,6 +4,7 @@ import dev.plateau.config.ConfigException;
 import dev.plateau.config.ConfigLoader;
 import dev.plateau.config.DeviceConfig;
 import dev.plateau.daemon.Daemon;
+import dev.plateau.daemon.Signals;
 import dev.plateau.daemon.LogSetup;
 import dev.plateau.daemon.SystemdNotifier;
 import dev.plateau.daemon.Termination;
@@ -42,6 +43,7 @@ final class RunCommand implements Callable<Integer> {
         LogSetup.forDaemon(device.logging());
         Termination termination = Termination.install(Daemon.STOP_TIMEOUT.toMillis() + 5_000);
         try (Daemon daemon = new Daemon(device, Clock.systemUTC(), systemd)) {
+            Signals.handle("HUP", () -> reload(daemon));
             try {
                 daemon.start();
             } catch (BundleException e) {
@@ -56,6 +58,17 @@ final class RunCommand implements Callable<Integer> {
             termination.await();
         } finally {
             termination.stopped();
+        }
+    }
+
+    /** SIGHUP: a configuration that fails to load changes nothing; a valid one is applied where safe. */
+    private void reload(Daemon daemon) {
+        try {
+            daemon.reload(ConfigLoader.load(config));
+        } catch (ConfigException e) {
+            Logger.error("reload refused, the running configuration stays: {}", e.getMessage());
+        } catch (RuntimeException e) {
+            Logger.error(e, "reload failed, the running configuration stays");
         }
     }
 }

@@ -50,6 +50,8 @@ public final class Daemon implements AutoCloseable {
     private final List<Source> sources = new ArrayList<>();
     private final List<Progress> progress = new ArrayList<>();
     private volatile List<InferenceEngine> running = List.of();
+    private Optional<SampleStore> samples = Optional.empty();
+    private DeviceConfig current;
     private ScheduledExecutorService scheduler;
     private ScheduledExecutorService watchdogTimer;
     private boolean ready;
@@ -94,7 +96,8 @@ public final class Daemon implements AutoCloseable {
                         engine.manifest().input().decode().name().toLowerCase().replace('_', '-'),
                         engine.manifest().input().shape());
             }
-            Optional<SampleStore> samples = config.samples().enabled()
+            current = config;
+            samples = config.samples().enabled()
                     ? Optional.of(SampleStore.open(config.stateDir(), config.samples().maxPerModel(), clock))
                     : Optional.empty();
             scheduler = Executors.newScheduledThreadPool(2, named("plateau-sources"));
@@ -162,6 +165,46 @@ public final class Daemon implements AutoCloseable {
     }
 
     /** Counters per model, for health reports and tests. */
+    /** What a reload changed at once, and what differs but waits for a restart. */
+    public record Reload(List<String> applied, List<String> needRestart) {}
+
+    /**
+     * Applies the parts of {@code next} that are safe to change while running (the sample
+     * store's size) and names every other section that differs: models, sources, state and the
+     * logging set-up are built once at start.
+     */
+    public synchronized Reload reload(DeviceConfig next) {
+        List<String> applied = new ArrayList<>();
+        List<String> restart = new ArrayList<>();
+        DeviceConfig was = current == null ? config : current;
+        if (next.samples().enabled() != was.samples().enabled()) {
+            restart.add("samples.enabled");
+        } else if (next.samples().maxPerModel() != was.samples().maxPerModel() && samples.isPresent()) {
+            samples.get().resize(next.samples().maxPerModel());
+            applied.add("samples.max_per_model=" + next.samples().maxPerModel());
+        }
+        compare(restart, "device", was.device(), next.device());
+        compare(restart, "state_dir", was.stateDir(), next.stateDir());
+        compare(restart, "inference", was.inference(), next.inference());
+        compare(restart, "models", was.models(), next.models());
+        compare(restart, "sources", was.sources(), next.sources());
+        compare(restart, "mqtt", was.mqtt(), next.mqtt());
+        compare(restart, "logging", was.logging(), next.logging());
+        if (!applied.isEmpty()) {
+            current = new DeviceConfig(was.device(), was.stateDir(), was.inference(), was.models(), was.sources(),
+                    new DeviceConfig.Samples(was.samples().enabled(), next.samples().maxPerModel()), was.mqtt(),
+                    was.logging());
+        }
+        Logger.info("reload: applied {}; changed but need a restart {}", applied, restart);
+        return new Reload(List.copyOf(applied), List.copyOf(restart));
+    }
+
+    private static void compare(List<String> restart, String section, Object was, Object next) {
+        if (!was.equals(next)) {
+            restart.add(section);
+        }
+    }
+
     public synchronized Map<String, ModelStats.Snapshot> stats() {
         Map<String, ModelStats.Snapshot> out = new LinkedHashMap<>();
         engines.forEach((name, engine) -> out.put(name, engine.stats().snapshot()));

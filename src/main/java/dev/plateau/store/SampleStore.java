@@ -30,7 +30,7 @@ public final class SampleStore {
     private static final String META = ".json";
 
     private final Path root;
-    private final int maxPerModel;
+    private int maxPerModel;
     private final Clock clock;
     private final Map<String, Deque<String>> idsByModel = new HashMap<>();
     private long sequence;
@@ -133,6 +133,19 @@ public final class SampleStore {
         } catch (IOException e) {
             Logger.warn("sample store: cannot evict {} from {}: {}", id, dir, e.getMessage());
         }
+    }
+
+    /** Changes how many samples are kept per model; a smaller limit evicts the oldest at once. */
+    public synchronized void resize(int newMaxPerModel) {
+        if (newMaxPerModel < 1) {
+            throw new IllegalArgumentException("samples.max_per_model out of range (" + newMaxPerModel + ", allowed >= 1)");
+        }
+        maxPerModel = newMaxPerModel;
+        idsByModel.forEach((model, ids) -> {
+            while (ids.size() > maxPerModel) {
+                evict(root.resolve(model), ids.removeFirst());
+            }
+        });
     }
 
     /** Number of samples kept for {@code model}. */

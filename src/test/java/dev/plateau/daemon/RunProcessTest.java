@@ -70,6 +70,48 @@ class RunProcessTest {
         }
     }
 
+    @Test
+    void run_sighup_appliesSafeChangesNamesTheRestAndKeepsRunning() throws Exception {
+        Path config = config();
+        Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "dev.plateau.cli.Main", "run", "-c", config.toString())
+                .redirectErrorStream(true).start();
+        List<String> lines = new CopyOnWriteArrayList<>();
+        Thread reader = new Thread(() -> {
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
+                    StandardCharsets.UTF_8))) {
+                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                    lines.add(line);
+                }
+            } catch (IOException e) {
+                lines.add("reader: " + e);
+            }
+        });
+        reader.start();
+        try {
+            awaitLine(lines, "plateau ready", 15);
+            String original = Files.readString(config);
+            Files.writeString(config, original.replace("rate_hz: 20", "rate_hz: 10") + "samples: {max_per_model: 5}\n");
+            signal(process, "HUP");
+            awaitLine(lines, "reload: applied [samples.max_per_model=5]; changed but need a restart [sources]", 10);
+
+            Files.writeString(config, original + "bogus: 1\n");
+            signal(process, "HUP");
+            awaitLine(lines, "reload refused, the running configuration stays", 10);
+            assertTrue(process.isAlive(), "SIGHUP must not stop the daemon: " + lines);
+
+            signal(process, "TERM");
+            assertTrue(process.waitFor(30, TimeUnit.SECONDS), "did not stop: " + lines);
+            assertEquals(0, process.exitValue(), String.join("\n", lines));
+        } finally {
+            process.destroyForcibly();
+        }
+    }
+
+    private static void signal(Process process, String name) throws IOException, InterruptedException {
+        new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start().waitFor();
+    }
+
     private static String find(List<String> lines, String text) {
         return lines.stream().filter(l -> l.contains(text)).findFirst().orElse("");
     }
