@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             InferCommand.class,
             EvalCommand.class,
             TuneCommand.class,
+            ModelsCommand.class,
             BenchCommand.class,
             SimulateCommand.class,
             CommandLine.HelpCommand.class

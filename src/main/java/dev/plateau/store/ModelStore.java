@@ -1,29 +1,92 @@
 package dev.plateau.store;
 
+import dev.plateau.model.BundleException;
+import dev.plateau.model.ModelBundle;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
 
 /**
  * Versioned models in the state directory: {@code <state>/models/<name>/versions/<NNNN>/}. A
- * version is written into a temporary directory, every file and the directory fsynced, then
- * renamed into place and the parent fsynced, so a crash leaves either a complete version or a
- * temporary directory that is not a version. Version 0 is the shipped bundle and is not stored.
+ * version is written into a temporary directory with a {@code hashes.json} of its files, every
+ * file and directory fsynced, then renamed into place and the parent fsynced, so a crash leaves
+ * either a complete version or a temporary directory that is not a version. Version 0 is the
+ * shipped bundle: its path is recorded in {@code <name>/shipped} and it is never written to.
+ *
+ * <p>{@code <name>/active} holds the active version number (first line) and the version it
+ * replaced ({@code previous=N}), replaced by write-temp, fsync, rename, fsync of the directory.
+ * Every decision is appended to {@code <name>/journal.jsonl}. Call {@link #open} on start.
  */
 public final class ModelStore {
+    public static final int SHIPPED = 0;
     private static final String TMP_PREFIX = ".tmp-";
+    private static final String DEL_PREFIX = ".del-";
+    private static final String IMPORT_PREFIX = ".import-";
+    private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}");
+    private static final Pattern VERSION = Pattern.compile("\\d{4,9}");
 
     private final Path root;
+    private final Clock clock;
+    private final int keepLast;
+    private final SigningKey deviceKey;
 
+    /**
+     * A store on the system clock keeping the last 3 versions; versions it writes are signed by the
+     * device key {@link #deviceKeyFile} when that exists (so {@code plateau tune} signs its output).
+     */
     public ModelStore(Path stateDir) {
+        this(stateDir, Clock.systemUTC(), 3, Files.exists(deviceKeyFile(stateDir))
+                ? SigningKey.load(deviceKeyFile(stateDir)) : null);
+    }
+
+    /** {@code <state>/keys/trusted/}: the public keys (*.pub) whose signatures imports accept. */
+    public static Path trustedKeysDir(Path stateDir) {
+        return stateDir.resolve("keys").resolve("trusted");
+    }
+
+    /** {@code <state>/keys/device.key}: the device's own key, signing locally fine-tuned versions. */
+    public static Path deviceKeyFile(Path stateDir) {
+        return stateDir.resolve("keys").resolve("device.key");
+    }
+
+    /** The keys this device trusts: those in {@link #trustedKeysDir} and its own device key's public half. */
+    public static TrustedKeys trustedKeys(Path stateDir) {
+        TrustedKeys keys = TrustedKeys.load(trustedKeysDir(stateDir));
+        Path device = deviceKeyFile(stateDir);
+        return Files.exists(device) ? keys.with(SigningKey.load(device).publicKey()) : keys;
+    }
+
+    /**
+     * @param keepLast versions kept besides the active one and its rollback targets (at least 1)
+     * @param deviceKey signs every version this store writes, or null to leave them unsigned
+     */
+    public ModelStore(Path stateDir, Clock clock, int keepLast, SigningKey deviceKey) {
+        if (keepLast < 1) {
+            throw new IllegalArgumentException("keepLast: at least 1 (seen " + keepLast + ")");
+        }
         this.root = stateDir.resolve("models");
+        this.clock = clock;
+        this.keepLast = keepLast;
+        this.deviceKey = deviceKey;
     }
 
     /** Fills a new directory and publishes it. */
@@ -32,11 +95,38 @@ public final class ModelStore {
         void write(Path dir) throws IOException;
     }
 
-    public Path versionsDir(String model) {
-        return root.resolve(model).resolve("versions");
+    /** An activation: {@code version} is active now, and {@code previous} is what probation rolls back to. */
+    public record Activation(String model, int version, int previous) {}
+
+    /** One version as listed: its directory, whether it is active, kept or the rollback target, and its manifest version. */
+    public record VersionInfo(int version, Path dir, boolean active, boolean kept, boolean rollbackTarget,
+                              Optional<Integer> manifestVersion) {}
+
+    /** One version's check by {@link #verify}: ok, and what was found. */
+    public record Check(String model, int version, boolean ok, String detail) {}
+
+    public Path modelDir(String model) {
+        return root.resolve(checkName(model));
     }
 
-    /** Complete versions of {@code model}, ascending. */
+    public Path versionsDir(String model) {
+        return modelDir(model).resolve("versions");
+    }
+
+    /** Models with a directory in the store, by name. */
+    public List<String> models() {
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        try (Stream<Path> entries = Files.list(root)) {
+            return entries.filter(Files::isDirectory).map(p -> p.getFileName().toString())
+                    .filter(n -> NAME.matcher(n).matches()).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list models in " + root, e);
+        }
+    }
+
+    /** Complete versions of {@code model} in the store (version 0 is not stored), ascending. */
     public List<Integer> versions(String model) {
         Path dir = versionsDir(model);
         if (!Files.isDirectory(dir)) {
@@ -44,7 +134,7 @@ public final class ModelStore {
         }
         try (Stream<Path> entries = Files.list(dir)) {
             return entries.map(p -> p.getFileName().toString())
-                    .filter(n -> n.matches("\\d{4,}"))
+                    .filter(n -> VERSION.matcher(n).matches())
                     .map(Integer::valueOf)
                     .sorted()
                     .toList();
@@ -58,12 +148,31 @@ public final class ModelStore {
         return versions.isEmpty() ? Optional.empty() : Optional.of(versions.get(versions.size() - 1));
     }
 
+    /** Where {@code version} lives: the store, or for version 0 the shipped bundle. */
     public Path versionDir(String model, int version) {
+        if (version == SHIPPED) {
+            return shipped(model).orElseThrow(() -> new StoreException("model " + model
+                    + ": no shipped bundle recorded in " + modelDir(model).resolve("shipped") + "; open() records it"));
+        }
+        if (version < 0) {
+            throw new IllegalArgumentException("version: 0 or more (seen " + version + ")");
+        }
         return versionsDir(model).resolve(String.format("%04d", version));
     }
 
+    public Optional<Path> shipped(String model) {
+        Path file = modelDir(model).resolve("shipped");
+        try {
+            return Files.exists(file) ? Optional.of(Path.of(Files.readString(file, StandardCharsets.UTF_8).trim()))
+                    : Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+    }
+
     /**
-     * Writes {@code version} of {@code model} atomically.
+     * Writes {@code version} of {@code model} atomically, with its hashes.json and, when the store
+     * has a device key and the writer left no signature.json, signed by the device.
      *
      * @throws IllegalStateException when the version exists already: versions are never overwritten
      */
@@ -79,20 +188,504 @@ public final class ModelStore {
             deleteTree(tmp);
             Files.createDirectory(tmp);
             writer.write(tmp);
-            try (Stream<Path> files = Files.list(tmp)) {
-                for (Path file : files.toList()) {
-                    if (Files.isRegularFile(file)) {
-                        fsync(file);
-                    }
-                }
+            if (deviceKey != null && !Files.exists(tmp.resolve(Hashes.SIGNATURE))) {
+                deviceKey.sign(tmp);
             }
-            fsync(tmp);
+            Hashes.write(tmp, Hashes.compute(tmp));
+            fsyncTree(tmp);
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             fsync(parent);
+            journal(model).append("written", "version", version);
             return target;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write model " + model + " version " + version + " to " + target, e);
         }
+    }
+
+    /**
+     * Checks the store on start: records the shipped bundle, removes stray temporary directories,
+     * quarantines versions whose files do not match their hashes, and makes {@code active} name a
+     * complete version. Each finding is journaled and returned.
+     */
+    public synchronized List<String> open(String model, Path shippedBundle) {
+        List<String> findings = new ArrayList<>();
+        Journal journal = journal(model);
+        try {
+            Files.createDirectories(versionsDir(model));
+            Path shippedAbs = shippedBundle.toAbsolutePath().normalize();
+            if (!shipped(model).equals(Optional.of(shippedAbs))) {
+                replaceAtomically(modelDir(model).resolve("shipped"), shippedAbs + "\n");
+                journal.append("shipped", "version", SHIPPED, "path", shippedAbs.toString());
+            }
+            removeStrays(model, findings);
+            for (int v : versions(model)) {
+                Optional<String> bad = Hashes.mismatch(versionDir(model, v));
+                if (bad.isPresent()) {
+                    quarantine(model, v, bad.get());
+                    findings.add("version " + v + " quarantined: " + bad.get());
+                }
+            }
+            checkActive(model, findings);
+            return findings;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open the store of " + model + " in " + modelDir(model), e);
+        }
+    }
+
+    private void removeStrays(String model, List<String> findings) throws IOException {
+        Path versions = versionsDir(model);
+        try (Stream<Path> entries = Stream.concat(Files.list(versions), Files.list(modelDir(model)))) {
+            for (Path p : entries.toList()) {
+                String n = p.getFileName().toString();
+                if (n.startsWith(TMP_PREFIX) || n.startsWith(DEL_PREFIX)) {
+                    deleteTree(p);
+                    String what = "removed unfinished " + (n.startsWith(DEL_PREFIX) ? "deletion " : "write ")
+                            + modelDir(model).relativize(p);
+                    journal(model).append("recovered", "finding", what);
+                    findings.add(what);
+                }
+            }
+        }
+        fsync(versions);
+    }
+
+    private void checkActive(String model, List<String> findings) throws IOException {
+        Optional<int[]> recorded = readActive(model);
+        if (recorded.isPresent() && usable(model, recorded.get()[0])) {
+            return;
+        }
+        int previous = recorded.map(a -> a[1]).orElse(-1);
+        int fallback;
+        if (previous >= 0 && usable(model, previous)) {
+            fallback = previous;
+        } else {
+            fallback = kept(model).descendingSet().stream().filter(v -> usable(model, v)).findFirst().orElse(SHIPPED);
+        }
+        String what = recorded.isEmpty()
+                ? (Files.exists(modelDir(model).resolve("active")) ? "active file unreadable" : "no active version")
+                : "active version " + recorded.get()[0] + " is not a complete version";
+        writeActive(model, fallback, -1);
+        journal(model).append("recovered", "finding", what, "version", fallback,
+                "reason", what + "; activated " + fallback);
+        findings.add(what + "; activated " + fallback);
+    }
+
+    private boolean usable(String model, int version) {
+        if (version == SHIPPED) {
+            return true;
+        }
+        return versions(model).contains(version) && Hashes.mismatch(versionDir(model, version)).isEmpty();
+    }
+
+    /** The active version (0, the shipped bundle, when none was activated). */
+    public int active(String model) {
+        return readActive(model).map(a -> a[0]).orElse(SHIPPED);
+    }
+
+    /** The version probation or a plain rollback returns to, if any. */
+    public Optional<Integer> rollbackTarget(String model) {
+        Optional<int[]> a = readActive(model);
+        if (a.isPresent() && a.get()[1] >= 0) {
+            return Optional.of(a.get()[1]);
+        }
+        int active = active(model);
+        return kept(model).headSet(active, false).descendingSet().stream().findFirst();
+    }
+
+    public Path activeDir(String model) {
+        return versionDir(model, active(model));
+    }
+
+    /** Makes {@code version} active after checking its hashes and manifest; the old one becomes the rollback target. */
+    public synchronized Activation activate(String model, int version, String reason) {
+        int current = active(model);
+        checkActivatable(model, version);
+        writeActive(model, version, current == version ? rollbackTarget(model).orElse(-1) : current);
+        journal(model).append("activated", "version", version, "previous", current, "reason", reason);
+        retain(model);
+        return new Activation(model, version, current);
+    }
+
+    /**
+     * Goes back to {@code target}, or when null to the recorded rollback target (the previous
+     * kept version). {@code expectedActive} guards against undoing a newer activation; -1 skips it.
+     */
+    public synchronized Activation rollback(String model, Integer target, int expectedActive, String reason) {
+        int current = active(model);
+        if (expectedActive >= 0 && current != expectedActive) {
+            throw new StoreException("model " + model + ": rollback from " + expectedActive + " refused, active is "
+                    + current);
+        }
+        int to = target != null ? target : rollbackTarget(model).orElseThrow(() -> new StoreException("model "
+                + model + ": nothing to roll back to from version " + current + " (kept: " + kept(model) + ")"));
+        checkActivatable(model, to);
+        int after = kept(model).headSet(to, false).descendingSet().stream().findFirst().orElse(-1);
+        writeActive(model, to, after);
+        journal(model).append("rollback", "version", to, "from", current, "reason", reason);
+        return new Activation(model, to, current);
+    }
+
+    private void checkActivatable(String model, int version) {
+        Path dir = versionDir(model, version);
+        if (version != SHIPPED) {
+            if (!versions(model).contains(version)) {
+                throw new StoreException("model " + model + " has no version " + version + "; versions: " + versions(model));
+            }
+            Hashes.mismatch(dir).ifPresent(bad -> {
+                journal(model).append("rejected", "version", version, "reason", bad);
+                throw new StoreException("model " + model + " version " + version + " is damaged: " + bad);
+            });
+        }
+        try {
+            ModelBundle bundle = ModelBundle.open(dir);
+            if (!bundle.manifest().name().equals(model)) {
+                throw new StoreException("version " + version + " at " + dir + " is model " + bundle.manifest().name()
+                        + ", not " + model);
+            }
+        } catch (BundleException e) {
+            throw new StoreException("model " + model + " version " + version + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Marks {@code version} as having survived probation. */
+    public synchronized void markKept(String model, int version, String reason) {
+        TreeSet<Integer> kept = kept(model);
+        if (kept.add(version)) {
+            replaceAtomically(modelDir(model).resolve("kept"), String.join(" ", kept.stream().map(String::valueOf)
+                    .toList()) + "\n");
+        }
+        journal(model).append("kept", "version", version, "reason", reason);
+    }
+
+    /** Versions that survived probation, with 0 (the shipped bundle) always among them. */
+    public TreeSet<Integer> kept(String model) {
+        TreeSet<Integer> kept = new TreeSet<>();
+        kept.add(SHIPPED);
+        Path file = modelDir(model).resolve("kept");
+        try {
+            if (Files.exists(file)) {
+                for (String v : Files.readString(file, StandardCharsets.UTF_8).trim().split("\\s+")) {
+                    if (!v.isEmpty()) {
+                        kept.add(Integer.parseInt(v));
+                    }
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            throw new StoreException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+        return kept;
+    }
+
+    /** Records a version's live figures, the baseline the next version's probation is compared with. */
+    public void recordFigures(String model, int version, Figures figures) {
+        try {
+            Files.createDirectories(modelDir(model).resolve("figures"));
+            replaceAtomically(modelDir(model).resolve("figures").resolve(String.format("%04d.json", version)),
+                    Hashes.JSON.writeValueAsString(figures));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot record figures of " + model + " version " + version, e);
+        }
+    }
+
+    public Optional<Figures> figures(String model, int version) {
+        Path file = modelDir(model).resolve("figures").resolve(String.format("%04d.json", version));
+        try {
+            return Files.exists(file) ? Optional.of(Hashes.JSON.readValue(file.toFile(), Figures.class)) : Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+    }
+
+    /** The journal, oldest first. */
+    public List<Map<String, Object>> journalEntries(String model) {
+        return journal(model).read();
+    }
+
+    /** Appends a decision made outside the store (e.g. by probation) to the model's journal. */
+    public void record(String model, String event, Object... fields) {
+        journal(model).append(event, fields);
+    }
+
+    public List<VersionInfo> list(String model) {
+        int active = active(model);
+        Optional<Integer> target = rollbackTarget(model);
+        TreeSet<Integer> kept = kept(model);
+        List<Integer> all = new ArrayList<>();
+        if (shipped(model).isPresent()) {
+            all.add(SHIPPED);
+        }
+        all.addAll(versions(model));
+        List<VersionInfo> out = new ArrayList<>();
+        for (int v : all) {
+            Optional<Integer> mv;
+            try {
+                mv = Optional.of(ModelBundle.open(versionDir(model, v)).manifest().version());
+            } catch (RuntimeException e) {
+                mv = Optional.empty();
+            }
+            out.add(new VersionInfo(v, versionDir(model, v), v == active, kept.contains(v),
+                    target.equals(Optional.of(v)), mv));
+        }
+        return out;
+    }
+
+    /** Checks hashes and signatures of every version, the shipped one included when it carries a signature. */
+    public List<Check> verify(String model, TrustedKeys keys) {
+        List<Check> checks = new ArrayList<>();
+        shipped(model).ifPresent(dir -> checks.add(Files.exists(dir.resolve(Hashes.SIGNATURE))
+                ? signatureCheck(model, SHIPPED, dir, keys)
+                : new Check(model, SHIPPED, Files.isDirectory(dir), Files.isDirectory(dir)
+                        ? "shipped bundle " + dir + ", unsigned" : "shipped bundle " + dir + " is missing")));
+        for (int v : versions(model)) {
+            Path dir = versionDir(model, v);
+            Optional<String> bad = Hashes.mismatch(dir);
+            checks.add(bad.isPresent() ? new Check(model, v, false, bad.get()) : signatureCheck(model, v, dir, keys));
+        }
+        return checks;
+    }
+
+    private static Check signatureCheck(String model, int v, Path dir, TrustedKeys keys) {
+        try {
+            return new Check(model, v, true, "hashes match, signed by " + keys.verify(dir));
+        } catch (StoreException e) {
+            return new Check(model, v, false, e.getMessage());
+        }
+    }
+
+    /**
+     * Imports a bundle from outside (a directory or a .zip) and activates it, only if it is signed
+     * by a trusted key, every file matches the signed hashes, no path escapes the bundle, and its
+     * manifest version is above the current one, unless {@code explicitRollback}. A refusal is
+     * journaled and leaves the store and the active version as they were.
+     *
+     * @throws ImportRefusedException with the reason
+     */
+    public synchronized Activation importBundle(Path source, TrustedKeys keys, boolean explicitRollback) {
+        Path staging = null;
+        String model = null;
+        try {
+            Path dir = source;
+            if (Files.isRegularFile(source) && source.getFileName().toString().endsWith(".zip")) {
+                staging = root.resolve(IMPORT_PREFIX + clock.instant().toEpochMilli());
+                dir = unzip(source, staging);
+            } else if (!Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS)) {
+                throw new StoreException("not a bundle directory or .zip archive");
+            }
+            ModelBundle bundle;
+            try {
+                bundle = ModelBundle.open(dir);
+            } catch (BundleException e) {
+                throw new StoreException(e.getMessage(), e);
+            }
+            String name = bundle.manifest().name();
+            checkName(name);
+            model = name;
+            String signer = keys.verify(dir);
+            int version = bundle.manifest().version();
+            int current = currentVersion(model);
+            if (version <= current && !explicitRollback) {
+                throw new StoreException("downgrade: version " + version + " is not above the current version "
+                        + current + " (an explicit rollback may go back)");
+            }
+            if (version < 1) {
+                throw new StoreException("version " + version + ": imported versions start at 1");
+            }
+            Path from = dir;
+            if (versions(model).contains(version)) {
+                Path existing = versionDir(model, version);
+                if (!Hashes.read(existing).equals(Hashes.compute(from))) {
+                    throw new StoreException("version " + version + " exists already with different files");
+                }
+            } else {
+                write(model, version, to -> copyTree(from, to));
+            }
+            keys.verify(versionDir(model, version));
+            return activate(model, version, (explicitRollback ? "explicit rollback import" : "import") + " of "
+                    + source + " signed by " + signer);
+        } catch (StoreException | IOException e) {
+            String reason = e instanceof StoreException ? e.getMessage() : "cannot read: " + e;
+            Journal journal = model != null ? journal(model) : new Journal(root.resolve("journal.jsonl"), clock);
+            journal.append("rejected", "source", source.toString(), "reason", reason);
+            throw new ImportRefusedException(source.toString(), reason);
+        } finally {
+            if (staging != null) {
+                try {
+                    deleteTree(staging);
+                } catch (IOException e) {
+                    // Left for open() to remove; the import's own outcome is what the caller needs.
+                }
+            }
+        }
+    }
+
+    /** The version an import must be above: the newest stored, or the active bundle's manifest version. */
+    private int currentVersion(String model) {
+        int current = latest(model).orElse(0);
+        if (Files.isDirectory(modelDir(model))) {
+            try {
+                current = Math.max(current, ModelBundle.open(activeDir(model)).manifest().version());
+            } catch (RuntimeException e) {
+                // No readable active bundle: the stored versions alone say what is current.
+            }
+        }
+        return current;
+    }
+
+    private static Path unzip(Path archive, Path staging) throws IOException {
+        Files.createDirectories(staging);
+        try (InputStream raw = Files.newInputStream(archive); ZipInputStream zip = new ZipInputStream(raw)) {
+            for (ZipEntry e = zip.getNextEntry(); e != null; e = zip.getNextEntry()) {
+                Path target = safeChild(staging, e.getName());
+                if (e.isDirectory()) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.createDirectories(target.getParent());
+                    Files.copy(zip, target);
+                }
+            }
+        }
+        // An archive of one top-level directory holds the bundle inside it.
+        if (!Files.exists(staging.resolve(ModelBundle.MANIFEST_FILE))) {
+            try (Stream<Path> entries = Files.list(staging)) {
+                List<Path> all = entries.toList();
+                if (all.size() == 1 && Files.isDirectory(all.get(0))) {
+                    return all.get(0);
+                }
+            }
+        }
+        return staging;
+    }
+
+    /** {@code dir/name}, refusing absolute names, {@code ..} and anything resolving outside {@code dir}. */
+    static Path safeChild(Path dir, String name) {
+        if (name.isEmpty() || name.startsWith("/") || name.startsWith("\\") || name.matches("^[A-Za-z]:.*")) {
+            throw new StoreException("unsafe path '" + name + "': absolute");
+        }
+        for (String part : name.split("[/\\\\]")) {
+            if (part.equals("..")) {
+                throw new StoreException("unsafe path '" + name + "': contains ..");
+            }
+        }
+        Path child = dir.resolve(name).normalize();
+        if (!child.startsWith(dir.normalize())) {
+            throw new StoreException("unsafe path '" + name + "': escapes the bundle");
+        }
+        return child;
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> walk = Files.walk(from)) {
+            for (Path p : walk.toList()) {
+                if (Files.isSymbolicLink(p)) {
+                    throw new StoreException("symbolic link " + Hashes.relative(from, p) + ": bundles hold plain files only");
+                }
+                String rel = Hashes.relative(from, p);
+                if (rel.isEmpty() || rel.equals(Hashes.FILE)) {
+                    continue;
+                }
+                Path target = safeChild(to, rel);
+                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target, LinkOption.NOFOLLOW_LINKS);
+                }
+            }
+        }
+    }
+
+    /**
+     * Deletes stored versions older than the active one beyond the last {@code keepLast}, never
+     * the active one, its rollback target or the newest kept version below it; versions newer than
+     * the active one are candidates and stay. Each deletion is a rename first, so a crash
+     * never leaves a half-deleted version under a version name.
+     */
+    public synchronized List<Integer> retain(String model) {
+        List<Integer> versions = versions(model);
+        TreeSet<Integer> protectedVersions = new TreeSet<>();
+        int active = active(model);
+        protectedVersions.add(active);
+        rollbackTarget(model).ifPresent(protectedVersions::add);
+        kept(model).headSet(active, false).descendingSet().stream().findFirst().ifPresent(protectedVersions::add);
+        protectedVersions.addAll(versions.subList(Math.max(0, versions.size() - keepLast), versions.size()));
+        List<Integer> deleted = new ArrayList<>();
+        try {
+            for (int v : versions) {
+                if (v > active || protectedVersions.contains(v)) {
+                    continue;
+                }
+                Path doomed = versionsDir(model).resolve(DEL_PREFIX + String.format("%04d", v));
+                Files.move(versionDir(model, v), doomed, StandardCopyOption.ATOMIC_MOVE);
+                fsync(versionsDir(model));
+                deleteTree(doomed);
+                journal(model).append("pruned", "version", v, "reason", "retention keeps the last " + keepLast
+                        + " and " + protectedVersions);
+                deleted.add(v);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot prune versions of " + model, e);
+        }
+        return deleted;
+    }
+
+    private void quarantine(String model, int version, String reason) throws IOException {
+        Path q = modelDir(model).resolve("quarantine");
+        Files.createDirectories(q);
+        Path target = q.resolve(String.format("%04d", version) + "-" + clock.instant().toString().replace(':', '-'));
+        Files.move(versionDir(model, version), target, StandardCopyOption.ATOMIC_MOVE);
+        fsync(versionsDir(model));
+        fsync(q);
+        journal(model).append("quarantined", "version", version, "reason", reason,
+                "moved_to", modelDir(model).relativize(target).toString());
+    }
+
+    private Optional<int[]> readActive(String model) {
+        Path file = modelDir(model).resolve("active");
+        try {
+            if (!Files.exists(file)) {
+                return Optional.empty();
+            }
+            String[] lines = Files.readString(file, StandardCharsets.UTF_8).split("\n");
+            int version = Integer.parseInt(lines[0].trim());
+            int previous = -1;
+            for (int i = 1; i < lines.length; i++) {
+                if (lines[i].startsWith("previous=")) {
+                    previous = Integer.parseInt(lines[i].substring("previous=".length()).trim());
+                }
+            }
+            return Optional.of(new int[] {version, previous});
+        } catch (IOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    private void writeActive(String model, int version, int previous) {
+        replaceAtomically(modelDir(model).resolve("active"), version + "\n" + (previous >= 0 && previous != version
+                ? "previous=" + previous + "\n" : ""));
+    }
+
+    /** Write-temp, fsync, rename over, fsync the directory. */
+    private static void replaceAtomically(Path file, String content) {
+        Path tmp = file.resolveSibling(TMP_PREFIX + file.getFileName());
+        try {
+            Files.createDirectories(file.getParent());
+            Files.writeString(tmp, content, StandardCharsets.UTF_8);
+            fsync(tmp);
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            fsync(file.getParent());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot replace " + file, e);
+        }
+    }
+
+    private Journal journal(String model) {
+        return new Journal(modelDir(model).resolve("journal.jsonl"), clock);
+    }
+
+    private static String checkName(String model) {
+        if (model == null || !NAME.matcher(model).matches()) {
+            throw new StoreException("model name '" + model + "' is not a safe directory name " + NAME.pattern());
+        }
+        return model;
     }
 
     static void fsync(Path path) throws IOException {
@@ -103,12 +696,21 @@ public final class ModelStore {
         }
     }
 
+    private static void fsyncTree(Path dir) throws IOException {
+        try (Stream<Path> walk = Files.walk(dir)) {
+            // Deepest first, so each directory is synced after the entries made in it.
+            for (Path p : walk.sorted(Comparator.comparingInt(Path::getNameCount).reversed()).toList()) {
+                fsync(p);
+            }
+        }
+    }
+
     private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
         try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) {
+            for (Path p : walk.sorted(Comparator.comparingInt(Path::getNameCount).reversed()).toList()) {
                 Files.delete(p);
             }
         }
