@@ -1,5 +1,6 @@
 package dev.plateau.daemon;
 
+import dev.plateau.testing.ManualClock;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

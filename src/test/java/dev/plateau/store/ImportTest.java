@@ -1,5 +1,6 @@
 package dev.plateau.store;
 
+import dev.plateau.testing.ManualClock;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,7 +21,7 @@ class ImportTest {
     @TempDir
     Path tmp;
 
-    private final TestClock clock = new TestClock();
+    private final ManualClock clock = new ManualClock();
     private final SigningKey fleet = SigningKey.generate();
     private TrustedKeys trusted;
     private ModelStore store;

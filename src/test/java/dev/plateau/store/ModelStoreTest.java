@@ -1,5 +1,6 @@
 package dev.plateau.store;
 
+import dev.plateau.testing.ManualClock;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -20,7 +21,7 @@ class ModelStoreTest {
     @TempDir
     Path tmp;
 
-    private final TestClock clock = new TestClock();
+    private final ManualClock clock = new ManualClock();
     private ModelStore store;
     private Path shipped;
 

@@ -1,5 +1,6 @@
 package dev.plateau.tuning;
 
+import dev.plateau.testing.ManualClock;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -14,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /** The monitor fed by hand with constructed loss curves. */
 class ConvergenceMonitorTest {
-    private final FakeClock clock = new FakeClock();
+    private final ManualClock clock = new ManualClock();
 
     /** Every guard but the ones under test is set out of reach. */
     private ConvergenceMonitor monitor(String... keyValues) {

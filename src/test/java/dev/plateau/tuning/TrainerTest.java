@@ -1,5 +1,6 @@
 package dev.plateau.tuning;
 
+import dev.plateau.testing.ManualClock;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -30,7 +31,7 @@ class TrainerTest {
     }
 
     private static TrainingResult run(TuningConfig c, HeadNetwork net, Samples train, Samples val) {
-        return new Trainer(c, new FakeClock()).run(net, train, val);
+        return new Trainer(c, new ManualClock()).run(net, train, val);
     }
 
     @Test
@@ -96,7 +97,7 @@ class TrainerTest {
     @Test
     void run_interruptedBetweenSteps_stopsAndKeepsNothing() {
         HeadNetwork net = new HeadNetwork(start);
-        Trainer trainer = new Trainer(config(), new FakeClock(), epoch -> Thread.currentThread().interrupt());
+        Trainer trainer = new Trainer(config(), new ManualClock(), epoch -> Thread.currentThread().interrupt());
         try {
             TrainingResult r = trainer.run(net, train, validation);
             assertEquals(StopReason.INTERRUPTED, r.reason());
@@ -113,7 +114,7 @@ class TrainerTest {
     void run_clockPastMaxSeconds_stopsOnTimeWithPartialEpoch() {
         // Every clock read advances one second; a 5 s budget ends the run inside epoch 1.
         Trainer trainer = new Trainer(config("max_seconds", "5", "batch_size", "10"),
-                new FakeClock(Duration.ofSeconds(1)));
+                new ManualClock(Duration.ofSeconds(1)));
         TrainingResult r = trainer.run(new HeadNetwork(start), train, validation);
         assertEquals(StopReason.BUDGET_TIME, r.reason());
         assertEquals(1, r.epochs().size());
@@ -137,7 +138,7 @@ class TrainerTest {
     @Test
     void run_maxEpochs_recordsEveryEpochAndStopsOnBudget() {
         List<EpochRecord> seen = new ArrayList<>();
-        Trainer trainer = new Trainer(config("max_epochs", "3", "lr", "1e-4"), new FakeClock(), seen::add);
+        Trainer trainer = new Trainer(config("max_epochs", "3", "lr", "1e-4"), new ManualClock(), seen::add);
         TrainingResult r = trainer.run(new HeadNetwork(start), train, validation);
         assertEquals(StopReason.BUDGET_EPOCHS, r.reason());
         assertEquals(r.epochs(), seen);
@@ -151,7 +152,7 @@ class TrainerTest {
         // 300 new + 150 anchors per epoch = 450 samples = 9 steps of 50.
         Samples anchors = TestHeads.blobs(3, 40, 8, 3);
         Trainer trainer = new Trainer(config("max_epochs", "1", "batch_size", "50", "rehearsal_ratio", "0.5"),
-                new FakeClock());
+                new ManualClock());
         TrainingResult r = trainer.run(new HeadNetwork(start), train, validation, anchors);
         assertEquals(9, r.steps());
     }
@@ -160,7 +161,7 @@ class TrainerTest {
     void run_rehearsalRatioZero_ignoresAnchors() {
         Samples anchors = TestHeads.blobs(3, 40, 8, 3);
         Trainer trainer = new Trainer(config("max_epochs", "1", "batch_size", "50", "rehearsal_ratio", "0"),
-                new FakeClock());
+                new ManualClock());
         assertEquals(6, trainer.run(new HeadNetwork(start), train, validation, anchors).steps());
     }
 

@@ -1,4 +1,4 @@
-package dev.plateau.tuning;
+package dev.plateau.testing;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -6,25 +6,28 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 
-/** A clock tests move by hand, and that optionally advances by {@code tick} on every read. */
-final class FakeClock extends Clock {
-    private Instant now = Instant.parse("2025-01-01T00:00:00Z");
+/**
+ * A clock tests move by hand instead of sleeping; optionally it also advances by {@code tick}
+ * on every read (a run that takes time per step). Safe to read from other threads.
+ */
+public final class ManualClock extends Clock {
     private final Duration tick;
+    private Instant now = Instant.parse("2026-01-01T00:00:00Z");
 
-    FakeClock() {
+    public ManualClock() {
         this(Duration.ZERO);
     }
 
-    FakeClock(Duration tick) {
+    public ManualClock(Duration tick) {
         this.tick = tick;
     }
 
-    void advance(Duration d) {
+    public synchronized void advance(Duration d) {
         now = now.plus(d);
     }
 
     @Override
-    public Instant instant() {
+    public synchronized Instant instant() {
         Instant t = now;
         now = now.plus(tick);
         return t;
@@ -42,6 +45,6 @@ final class FakeClock extends Clock {
 
     @Override
     public Clock withZone(ZoneId zone) {
-        throw new UnsupportedOperationException("a fake clock has one zone");
+        throw new UnsupportedOperationException("a manual clock has one zone, not " + zone);
     }
 }
