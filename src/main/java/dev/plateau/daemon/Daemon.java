@@ -6,11 +6,13 @@ import dev.plateau.config.SourceConfig;
 import dev.plateau.inference.InferenceEngine;
 import dev.plateau.inference.ModelStats;
 import dev.plateau.inference.OrtRuntime;
-import dev.plateau.model.ModelBundle;
 import dev.plateau.sensor.DirectorySource;
 import dev.plateau.sensor.ReplaySource;
 import dev.plateau.sensor.Source;
+import dev.plateau.store.ModelStore;
+import dev.plateau.store.ProbationPolicy;
 import dev.plateau.store.SampleStore;
+import dev.plateau.store.SigningKey;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -38,6 +40,9 @@ public final class Daemon implements AutoCloseable {
     public static final Duration STOP_TIMEOUT = Duration.ofSeconds(20);
     /** How long one input may be in handling, or a source may run late, before it counts as hung. */
     public static final Duration STALL_LIMIT = Duration.ofSeconds(60);
+    /** How often the daemon looks for a newly activated version; `plateau models activate` takes effect within it. */
+    static final Duration STORE_POLL = Duration.ofSeconds(2);
+    private static final int KEEP_VERSIONS = 5;
     private static final Duration STATS_PERIOD = Duration.ofSeconds(60);
     private static final Duration STATUS_PERIOD = Duration.ofSeconds(30);
 
@@ -46,10 +51,10 @@ public final class Daemon implements AutoCloseable {
     private final Clock monotonic;
     private final SystemdNotifier systemd;
     private final Duration stallLimit;
-    private final Map<String, InferenceEngine> engines = new LinkedHashMap<>();
+    private final Map<String, ModelSlot> slots = new LinkedHashMap<>();
     private final List<Source> sources = new ArrayList<>();
     private final List<Progress> progress = new ArrayList<>();
-    private volatile List<InferenceEngine> running = List.of();
+    private volatile List<ModelSlot> running = List.of();
     private Optional<SampleStore> samples = Optional.empty();
     private DeviceConfig current;
     private ScheduledExecutorService scheduler;
@@ -88,11 +93,18 @@ public final class Daemon implements AutoCloseable {
         try {
             Files.createDirectories(config.stateDir());
             OrtEnvironment env = OrtRuntime.environment(config.inference().threads());
+            // Each model is served from the store: the active version, which is the shipped bundle
+            // (version 0) until a fine-tune or an import is activated.
+            ModelStore store = new ModelStore(config.stateDir(), clock, KEEP_VERSIONS,
+                    SigningKey.loadOrCreate(ModelStore.deviceKeyFile(config.stateDir())));
             for (DeviceConfig.ModelConfig model : config.models()) {
-                InferenceEngine engine = InferenceEngine.load(ModelBundle.open(model.bundle()), env, model.threads());
-                engines.put(model.name(), engine);
-                Logger.info("model {} v{} loaded from {} ({} labels, input {} {})", model.name(),
-                        engine.manifest().version(), model.bundle(), engine.manifest().classCount(),
+                ModelSlot slot = ModelSlot.open(model.bundle(), store, env, model.threads(), clock,
+                        ProbationPolicy.defaults());
+                slots.put(model.name(), slot);
+                InferenceEngine engine = slot.engine();
+                Logger.info("model {} v{} (store version {}) loaded from {} ({} labels, input {} {})", model.name(),
+                        engine.manifest().version(), slot.version(), engine.bundle().dir(),
+                        engine.manifest().classCount(),
                         engine.manifest().input().decode().name().toLowerCase().replace('_', '-'),
                         engine.manifest().input().shape());
             }
@@ -103,7 +115,7 @@ public final class Daemon implements AutoCloseable {
             scheduler = Executors.newScheduledThreadPool(2, named("plateau-sources"));
             for (SourceConfig sc : config.sources()) {
                 Progress marks = new Progress(sc.name(), period(sc), monotonic);
-                ProgressHandler handler = new ProgressHandler(new Pipeline(engines.get(sc.model()), samples), marks);
+                ProgressHandler handler = new ProgressHandler(new Pipeline(slots.get(sc.model()), samples), marks);
                 SourceScheduler view = new SourceScheduler(scheduler, marks);
                 Source source = sc instanceof SourceConfig.Replay r
                         ? new ReplaySource(r, handler, view)
@@ -114,7 +126,9 @@ public final class Daemon implements AutoCloseable {
             }
             scheduler.scheduleAtFixedRate(this::logStats, STATS_PERIOD.toMillis(), STATS_PERIOD.toMillis(),
                     TimeUnit.MILLISECONDS);
-            running = List.copyOf(engines.values());
+            scheduler.scheduleWithFixedDelay(this::followStore, STORE_POLL.toMillis(), STORE_POLL.toMillis(),
+                    TimeUnit.MILLISECONDS);
+            running = List.copyOf(slots.values());
         } catch (IOException e) {
             close();
             throw new UncheckedIOException("cannot create state directory " + config.stateDir(), e);
@@ -123,7 +137,7 @@ public final class Daemon implements AutoCloseable {
             throw e;
         }
         Logger.info("plateau ready: device {}/{}, {} model(s), {} source(s), state {} (started in {} ms)",
-                config.device().group(), config.device().node(), engines.size(), sources.size(), config.stateDir(),
+                config.device().group(), config.device().node(), slots.size(), sources.size(), config.stateDir(),
                 (System.nanoTime() - begin) / 1_000_000);
         systemd.ready(summary());
         ready = true;
@@ -154,8 +168,8 @@ public final class Daemon implements AutoCloseable {
         long inferred = 0;
         long rejected = 0;
         long errors = 0;
-        for (InferenceEngine engine : running) {
-            ModelStats.Snapshot s = engine.stats().snapshot();
+        for (ModelSlot slot : running) {
+            ModelStats.Snapshot s = slot.stats();
             inferred += s.inferences();
             rejected += s.rejected();
             errors += s.errors();
@@ -164,7 +178,18 @@ public final class Daemon implements AutoCloseable {
                 + " inferred, " + rejected + " rejected, " + errors + " errors";
     }
 
-    /** Counters per model, for health reports and tests. */
+    /** Swaps to versions activated in the store, and ends probation windows by time. */
+    private void followStore() {
+        for (ModelSlot slot : running) {
+            try {
+                slot.poll();
+            } catch (RuntimeException e) {
+                // The next poll tries again; the slot keeps serving the version it has.
+                Logger.error(e, "model {}: following the store failed", slot.name());
+            }
+        }
+    }
+
     /** What a reload changed at once, and what differs but waits for a restart. */
     public record Reload(List<String> applied, List<String> needRestart) {}
 
@@ -207,7 +232,7 @@ public final class Daemon implements AutoCloseable {
 
     public synchronized Map<String, ModelStats.Snapshot> stats() {
         Map<String, ModelStats.Snapshot> out = new LinkedHashMap<>();
-        engines.forEach((name, engine) -> out.put(name, engine.stats().snapshot()));
+        slots.forEach((name, slot) -> out.put(name, slot.stats()));
         return out;
     }
 
@@ -267,7 +292,7 @@ public final class Daemon implements AutoCloseable {
             }
         }
         logStats();
-        engines.values().forEach(InferenceEngine::close);
+        slots.values().forEach(ModelSlot::close);
         Logger.info("plateau stopped");
     }
 }

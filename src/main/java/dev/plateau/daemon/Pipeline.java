@@ -1,6 +1,5 @@
 package dev.plateau.daemon;
 
-import dev.plateau.inference.InferenceEngine;
 import dev.plateau.inference.InferenceException;
 import dev.plateau.inference.InputRejectedException;
 import dev.plateau.inference.Prediction;
@@ -13,21 +12,21 @@ import org.tinylog.Logger;
 
 /** Infers one source's inputs on its model and sends results to the log and the sample store. */
 final class Pipeline implements InputHandler {
-    private final InferenceEngine engine;
+    private final ModelSlot slot;
     private final Optional<SampleStore> samples;
 
-    Pipeline(InferenceEngine engine, Optional<SampleStore> samples) {
-        this.engine = engine;
+    Pipeline(ModelSlot slot, Optional<SampleStore> samples) {
+        this.slot = slot;
         this.samples = samples;
     }
 
     @Override
     public Result handle(String source, Path file) {
-        String model = engine.manifest().name();
-        int version = engine.manifest().version();
+        String model = slot.name();
+        int version = slot.version();
         Prediction p;
         try {
-            p = engine.infer(file);
+            p = slot.infer(file);
         } catch (InputRejectedException e) {
             Logger.warn("input-rejected source={} model={} reason={}: {}", source, model, e.reason(), e.getMessage());
             return new Result(Outcome.REJECTED, e.reason() + ": " + e.getMessage());

@@ -1,0 +1,214 @@
+package dev.plateau.daemon;
+
+import ai.onnxruntime.OrtEnvironment;
+import dev.plateau.inference.InferenceEngine;
+import dev.plateau.inference.InferenceException;
+import dev.plateau.inference.InputRejectedException;
+import dev.plateau.inference.ModelStats;
+import dev.plateau.inference.Prediction;
+import dev.plateau.inference.SampleDirectory;
+import dev.plateau.model.BundleException;
+import dev.plateau.model.ModelBundle;
+import dev.plateau.store.FigureCounter;
+import dev.plateau.store.Figures;
+import dev.plateau.store.ModelStore;
+import dev.plateau.store.Probation;
+import dev.plateau.store.ProbationPolicy;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.tinylog.Logger;
+
+/**
+ * The store's active version of one model, swappable while inputs flow. A new version is
+ * loaded and checked on an anchor sample before it takes traffic; the swap waits for in-flight
+ * inferences (they hold the read lock) and the old session is closed after them, so no input is
+ * dropped. After an activation the new version is on probation against the previous version's
+ * recorded figures; a rollback by probation swaps straight back.
+ */
+final class ModelSlot implements AutoCloseable {
+    private final String name;
+    private final ModelStore store;
+    private final OrtEnvironment env;
+    private final int threads;
+    private final Clock clock;
+    private final ProbationPolicy policy;
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private volatile InferenceEngine engine;
+    private volatile int version;
+    private FigureCounter figures = new FigureCounter();
+    private Probation probation;
+
+    private ModelSlot(String name, ModelStore store, OrtEnvironment env, int threads, Clock clock,
+                      ProbationPolicy policy) {
+        this.name = name;
+        this.store = store;
+        this.env = env;
+        this.threads = threads;
+        this.clock = clock;
+        this.policy = policy;
+    }
+
+    /** Opens the store for the shipped bundle's model (recovering it) and loads the active version. */
+    static ModelSlot open(Path shippedBundle, ModelStore store, OrtEnvironment env, int threads, Clock clock,
+                          ProbationPolicy policy) {
+        String name = ModelBundle.open(shippedBundle).manifest().name();
+        List<String> findings = store.open(name, shippedBundle);
+        findings.forEach(f -> Logger.warn("store {}: {}", name, f));
+        ModelSlot slot = new ModelSlot(name, store, env, threads, clock, policy);
+        int active = store.active(name);
+        slot.engine = slot.loadChecked(store.activeDir(name));
+        slot.version = active;
+        return slot;
+    }
+
+    String name() {
+        return name;
+    }
+
+    int version() {
+        return version;
+    }
+
+    InferenceEngine engine() {
+        return engine;
+    }
+
+    ModelStats.Snapshot stats() {
+        return engine.stats().snapshot();
+    }
+
+    private InferenceEngine loadChecked(Path dir) {
+        InferenceEngine next = InferenceEngine.load(ModelBundle.open(dir), env, threads);
+        Optional<Path> anchor = next.bundle().anchorDir();
+        if (anchor.isPresent()) {
+            List<SampleDirectory.Sample> samples =
+                    SampleDirectory.scan(anchor.get(), next.manifest().output().labels()).samples();
+            if (!samples.isEmpty()) {
+                try {
+                    next.infer(samples.get(0).file());
+                } catch (InputRejectedException | InferenceException e) {
+                    next.close();
+                    throw new BundleException(dir, "fails its own anchor sample: " + e.getMessage(), e);
+                }
+            }
+        }
+        return next;
+    }
+
+    /** Classifies one file on the active version; a swap waits for this call to finish. */
+    Prediction infer(Path file) throws InputRejectedException {
+        Prediction p = null;
+        InferenceException failure = null;
+        lock.readLock().lock();
+        try {
+            p = engine.infer(file);
+        } catch (InferenceException e) {
+            failure = e;
+        } finally {
+            lock.readLock().unlock();
+        }
+        // Outside the read lock: a swap holds this object's monitor while it waits for the write lock.
+        observed(p);
+        if (failure != null) {
+            throw failure;
+        }
+        return p;
+    }
+
+    private synchronized void observed(Prediction p) {
+        if (p == null) {
+            figures.recordError();
+        } else {
+            figures.record(p);
+        }
+        if (probation != null) {
+            Probation.State state = p == null ? probation.recordError() : probation.record(p);
+            settle(state);
+        }
+    }
+
+    /** Follows the store: swaps to a newly activated version, ends a probation window by time. */
+    synchronized void poll() {
+        if (probation != null) {
+            settle(probation.tick());
+        }
+        int active = store.active(name);
+        if (active != version) {
+            swapTo(active, true);
+        }
+    }
+
+    private void settle(Probation.State state) {
+        if (state == Probation.State.RUNNING) {
+            return;
+        }
+        Probation ended = probation;
+        probation = null;
+        ended.decision().ifPresent(d -> Logger.info("probation {} v{}: {} ({})", name, d.version(),
+                d.state().name().toLowerCase(), d.reason()));
+        if (state == Probation.State.ROLLED_BACK) {
+            swapTo(store.active(name), false);
+        }
+    }
+
+    private void swapTo(int next, boolean probationAfter) {
+        int previous = version;
+        InferenceEngine loaded;
+        try {
+            loaded = loadChecked(store.activeDir(name));
+        } catch (RuntimeException e) {
+            Logger.error("model {}: version {} does not load, rolling back to {}: {}", name, next, previous,
+                    e.getMessage());
+            store.rollback(name, previous, next, "version " + next + " failed to load: " + e.getMessage());
+            return;
+        }
+        Figures before = figures.figures();
+        if (figures.samples() > 0) {
+            store.recordFigures(name, previous, before);
+        }
+        InferenceEngine old;
+        lock.writeLock().lock();
+        try {
+            old = engine;
+            engine = loaded;
+            version = next;
+        } finally {
+            lock.writeLock().unlock();
+        }
+        old.close();
+        figures = new FigureCounter();
+        Logger.info("model {}: now serving version {} (was {})", name, next, previous);
+        if (probationAfter) {
+            Optional<Figures> baseline = store.figures(name, previous);
+            if (baseline.isPresent() && baseline.get().samples() > 0) {
+                probation = new Probation(store, new ModelStore.Activation(name, next, previous), baseline.get(),
+                        policy, clock, d -> { });
+            } else {
+                store.record(name, "probation-skipped", "version", next, "reason",
+                        "no recorded figures of version " + previous + " to compare with");
+                Logger.warn("model {}: version {} not on probation: no figures of version {} yet", name, next, previous);
+            }
+        }
+    }
+
+    /** Records the active version's figures, so a later activation has a baseline. */
+    synchronized void saveFigures() {
+        if (figures.samples() > 0) {
+            store.recordFigures(name, version, figures.figures());
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        saveFigures();
+        lock.writeLock().lock();
+        try {
+            engine.close();
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+}
