@@ -531,16 +531,34 @@ public final class ModelStore {
         return current;
     }
 
+    static final int MAX_ARCHIVE_ENTRIES = 20_000;
+    static final long MAX_ARCHIVE_BYTES = 1L << 30;
+
     private static Path unzip(Path archive, Path staging) throws IOException {
         Files.createDirectories(staging);
+        int count = 0;
+        long written = 0;
+        byte[] buffer = new byte[64 * 1024];
         try (InputStream raw = Files.newInputStream(archive); ZipInputStream zip = new ZipInputStream(raw)) {
             for (ZipEntry e = zip.getNextEntry(); e != null; e = zip.getNextEntry()) {
+                // Bounds against zip bombs: a bundle is a model, a manifest and a few hundred anchors.
+                if (++count > MAX_ARCHIVE_ENTRIES) {
+                    throw new StoreException("archive has more than " + MAX_ARCHIVE_ENTRIES + " entries");
+                }
                 Path target = safeChild(staging, e.getName());
                 if (e.isDirectory()) {
                     Files.createDirectories(target);
-                } else {
-                    Files.createDirectories(target.getParent());
-                    Files.copy(zip, target);
+                    continue;
+                }
+                Files.createDirectories(target.getParent());
+                try (var out = Files.newOutputStream(target)) {
+                    for (int n = zip.read(buffer); n > 0; n = zip.read(buffer)) {
+                        written += n;
+                        if (written > MAX_ARCHIVE_BYTES) {
+                            throw new StoreException("archive unpacks to more than " + (MAX_ARCHIVE_BYTES >> 20) + " MiB");
+                        }
+                        out.write(buffer, 0, n);
+                    }
                 }
             }
         }

@@ -141,6 +141,18 @@ class ImportTest {
     }
 
     @Test
+    void importBundle_zipBombOfEntries_isRefusedBeforeFillingTheDisk() throws Exception {
+        Path zip = tmp.resolve("bomb.zip");
+        try (OutputStream raw = Files.newOutputStream(zip); ZipOutputStream out = new ZipOutputStream(raw)) {
+            for (int i = 0; i <= ModelStore.MAX_ARCHIVE_ENTRIES; i++) {
+                out.putNextEntry(new ZipEntry("f" + i));
+            }
+        }
+        ImportRefusedException e = assertThrows(ImportRefusedException.class, () -> store.importBundle(zip, trusted, false));
+        assertTrue(e.reason().contains("more than " + ModelStore.MAX_ARCHIVE_ENTRIES + " entries"), e.reason());
+    }
+
+    @Test
     void importBundle_symbolicLinkOut_isRefused() throws Exception {
         Path b = signed("b2", 2);
         Files.writeString(tmp.resolve("secret"), "s");
