@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -20,10 +21,14 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.SortedMap;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
+import org.tinylog.Logger;
 
 /**
  * Versioned models in the state directory: {@code <state>/models/<name>/versions/<NNNN>/}. A
@@ -53,6 +58,46 @@ public final class ModelStore {
      * A store on the system clock keeping the last 3 versions; versions it writes are signed by the
      * device key {@link #deviceKeyFile} when that exists (so {@code plateau tune} signs its output).
      */
+    /**
+     * One lock per store directory, shared by every instance in this JVM and held across
+     * processes with a file lock, so the daemon, `plateau models` and `plateau tune` never
+     * interleave changes. Reentrant: an import writes and then activates under one hold.
+     */
+    private static final class StoreLock {
+        final ReentrantLock inProcess = new ReentrantLock();
+        FileChannel channel;
+        FileLock held;
+    }
+
+    private static final ConcurrentHashMap<Path, StoreLock> LOCKS = new ConcurrentHashMap<>();
+
+    private <T> T locked(Supplier<T> action) {
+        StoreLock lock = LOCKS.computeIfAbsent(root.toAbsolutePath().normalize(), p -> new StoreLock());
+        lock.inProcess.lock();
+        try {
+            if (lock.inProcess.getHoldCount() == 1) {
+                Files.createDirectories(root);
+                lock.channel = FileChannel.open(root.resolve(".lock"), StandardOpenOption.CREATE,
+                        StandardOpenOption.WRITE);
+                lock.held = lock.channel.lock();
+            }
+            return action.get();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot lock the model store " + root, e);
+        } finally {
+            if (lock.inProcess.getHoldCount() == 1 && lock.channel != null) {
+                try {
+                    lock.channel.close(); // releases the file lock
+                } catch (IOException e) {
+                    Logger.warn("model store {}: closing the lock file failed: {}", root, e.getMessage());
+                }
+                lock.channel = null;
+                lock.held = null;
+            }
+            lock.inProcess.unlock();
+        }
+    }
+
     public ModelStore(Path stateDir) {
         this(stateDir, Clock.systemUTC(), 3, Files.exists(deviceKeyFile(stateDir))
                 ? SigningKey.load(deviceKeyFile(stateDir)) : null);
@@ -176,7 +221,11 @@ public final class ModelStore {
      *
      * @throws IllegalStateException when the version exists already: versions are never overwritten
      */
-    public synchronized Path write(String model, int version, Writer writer) {
+    public Path write(String model, int version, Writer writer) {
+        return locked(() -> writeLocked(model, version, writer));
+    }
+
+    private Path writeLocked(String model, int version, Writer writer) {
         Path target = versionDir(model, version);
         if (Files.exists(target)) {
             throw new IllegalStateException("model " + model + " version " + version + " exists already at " + target);
@@ -207,7 +256,11 @@ public final class ModelStore {
      * quarantines versions whose files do not match their hashes, and makes {@code active} name a
      * complete version. Each finding is journaled and returned.
      */
-    public synchronized List<String> open(String model, Path shippedBundle) {
+    public List<String> open(String model, Path shippedBundle) {
+        return locked(() -> openLocked(model, shippedBundle));
+    }
+
+    private List<String> openLocked(String model, Path shippedBundle) {
         List<String> findings = new ArrayList<>();
         Journal journal = journal(model);
         try {
@@ -297,7 +350,11 @@ public final class ModelStore {
     }
 
     /** Makes {@code version} active after checking its hashes and manifest; the old one becomes the rollback target. */
-    public synchronized Activation activate(String model, int version, String reason) {
+    public Activation activate(String model, int version, String reason) {
+        return locked(() -> activateLocked(model, version, reason));
+    }
+
+    private Activation activateLocked(String model, int version, String reason) {
         int current = active(model);
         checkActivatable(model, version);
         writeActive(model, version, current == version ? rollbackTarget(model).orElse(-1) : current);
@@ -310,7 +367,11 @@ public final class ModelStore {
      * Goes back to {@code target}, or when null to the recorded rollback target (the previous
      * kept version). {@code expectedActive} guards against undoing a newer activation; -1 skips it.
      */
-    public synchronized Activation rollback(String model, Integer target, int expectedActive, String reason) {
+    public Activation rollback(String model, Integer target, int expectedActive, String reason) {
+        return locked(() -> rollbackLocked(model, target, expectedActive, reason));
+    }
+
+    private Activation rollbackLocked(String model, Integer target, int expectedActive, String reason) {
         int current = active(model);
         if (expectedActive >= 0 && current != expectedActive) {
             throw new StoreException("model " + model + ": rollback from " + expectedActive + " refused, active is "
@@ -348,7 +409,14 @@ public final class ModelStore {
     }
 
     /** Marks {@code version} as having survived probation. */
-    public synchronized void markKept(String model, int version, String reason) {
+    public void markKept(String model, int version, String reason) {
+        locked(() -> {
+            markKeptLocked(model, version, reason);
+            return null;
+        });
+    }
+
+    private void markKeptLocked(String model, int version, String reason) {
         TreeSet<Integer> kept = kept(model);
         if (kept.add(version)) {
             replaceAtomically(modelDir(model).resolve("kept"), String.join(" ", kept.stream().map(String::valueOf)
@@ -460,7 +528,11 @@ public final class ModelStore {
      *
      * @throws ImportRefusedException with the reason
      */
-    public synchronized Activation importBundle(Path source, TrustedKeys keys, boolean explicitRollback) {
+    public Activation importBundle(Path source, TrustedKeys keys, boolean explicitRollback) {
+        return locked(() -> importBundleLocked(source, keys, explicitRollback));
+    }
+
+    private Activation importBundleLocked(Path source, TrustedKeys keys, boolean explicitRollback) {
         Path staging = null;
         String model = null;
         try {
@@ -617,7 +689,11 @@ public final class ModelStore {
      * the active one are candidates and stay. Each deletion is a rename first, so a crash
      * never leaves a half-deleted version under a version name.
      */
-    public synchronized List<Integer> retain(String model) {
+    public List<Integer> retain(String model) {
+        return locked(() -> retainLocked(model));
+    }
+
+    private List<Integer> retainLocked(String model) {
         List<Integer> versions = versions(model);
         TreeSet<Integer> protectedVersions = new TreeSet<>();
         int active = active(model);
