@@ -1,0 +1,71 @@
+package dev.plateau.fleet;
+
+import java.time.Duration;
+import java.util.function.Consumer;
+import org.tinylog.Logger;
+
+/**
+ * Retries the first connect with {@link Backoff}: Paho's automatic reconnect only takes over once
+ * a connection has been made. Runs on our executor; the scheduler is injected so tests record
+ * the delays instead of waiting.
+ */
+final class ConnectLoop {
+    /** One connect attempt; it reports its outcome exactly once through the callback. */
+    interface Attempt {
+        void run(Consumer<Throwable> failedOrNull);
+    }
+
+    interface Scheduler {
+        void schedule(Runnable task, Duration delay);
+    }
+
+    private final Attempt attempt;
+    private final Scheduler scheduler;
+    private final Backoff backoff;
+    private final String broker;
+    private int failures;
+    private volatile boolean stopped;
+    private volatile boolean connected;
+
+    ConnectLoop(Attempt attempt, Scheduler scheduler, Backoff backoff, String broker) {
+        this.attempt = attempt;
+        this.scheduler = scheduler;
+        this.backoff = backoff;
+        this.broker = broker;
+    }
+
+    void start() {
+        scheduler.schedule(this::tryOnce, Duration.ZERO);
+    }
+
+    void stop() {
+        stopped = true;
+    }
+
+    boolean connected() {
+        return connected;
+    }
+
+    int failures() {
+        return failures;
+    }
+
+    private void tryOnce() {
+        if (stopped) {
+            return;
+        }
+        attempt.run(failure -> {
+            if (failure == null) {
+                connected = true;
+                if (failures > 0) {
+                    Logger.info("fleet: connected to {} after {} failed attempt(s)", broker, failures);
+                }
+            } else if (!stopped) {
+                Duration wait = backoff.delay(failures++);
+                Logger.warn("fleet: cannot connect to {} (attempt {}: {}); next try in {} ms", broker, failures,
+                        failure.getMessage(), wait.toMillis());
+                scheduler.schedule(this::tryOnce, wait);
+            }
+        });
+    }
+}

@@ -1,0 +1,253 @@
+package dev.plateau.fleet;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
+import org.eclipse.paho.mqttv5.common.MqttMessage;
+import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
+import org.tinylog.Logger;
+
+/**
+ * The device's fleet link (DESIGN.md §7): retained {@code status} with a Last Will, periodic
+ * {@code health}, {@code event/*} from the durable {@link Outbox}, and {@code cmd/*} with replies.
+ * {@link #start} returns at once; the link connects in the background, retries a failed first
+ * connect with backoff, and reconnects by itself after that. The device works without a broker;
+ * events wait on disk.
+ *
+ * <p>Two threads of ours: {@code plateau-fleet} for everything the link does, and
+ * {@code plateau-fleet-cmd} for command work. Close from neither.
+ */
+public final class Fleet implements AutoCloseable {
+    private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
+    private static final Duration PUMP_PERIOD = Duration.ofSeconds(10);
+
+    private final FleetSettings settings;
+    private final Topics topics;
+    private final ScheduledExecutorService linkExecutor;
+    private final ExecutorService commandExecutor;
+    private final PahoLink link;
+    private final Outbox outbox;
+    private final OutboxPump pump;
+    private final Supplier<Map<String, ?>> health;
+    private final Instant started;
+    private final Path sessionFile;
+    private final AtomicLong session = new AtomicLong();
+    private boolean closed;
+
+    private Fleet(FleetSettings settings, Supplier<Map<String, ?>> health, Map<String, CommandHandler> handlers) {
+        this.settings = settings;
+        this.topics = new Topics(settings.group(), settings.node());
+        this.health = health;
+        this.started = settings.clock().instant();
+        this.outbox = Outbox.open(settings.stateDir(), settings.outboxCapacity(), settings.clock());
+        this.sessionFile = settings.stateDir().resolve("fleet-session");
+        this.session.set(readSession(sessionFile));
+        this.linkExecutor = Executors.newSingleThreadScheduledExecutor(named("plateau-fleet"));
+        this.commandExecutor = Executors.newSingleThreadExecutor(named("plateau-fleet-cmd"));
+        this.link = new PahoLink(settings.pahoUri(), settings.mqtt().clientId(), options(),
+                linkExecutor, new Backoff(settings.backoffMin(), settings.backoffMax(), settings.random()));
+        this.pump = new OutboxPump(outbox, link, topics, settings.clock());
+        Map<String, CommandHandler> all = new HashMap<>(handlers);
+        all.putIfAbsent("ping", new PingCommand(settings.clock()));
+        CommandDispatcher commands = new CommandDispatcher(link, topics, settings.clock(), all, commandExecutor,
+                linkExecutor);
+        link.onConnected(this::online);
+        link.onConnected(pump::pump);
+        link.subscribe(topics.commands(), 1, commands::handle);
+    }
+
+    /**
+     * Opens the outbox and starts connecting.
+     *
+     * @param health   per-model statistics for each health report (called on the link's thread)
+     * @param handlers command name to handler; {@code ping} is built in unless given here
+     */
+    public static Fleet start(FleetSettings settings, Supplier<Map<String, ?>> health,
+                              Map<String, CommandHandler> handlers) {
+        Fleet fleet = new Fleet(settings, health, handlers);
+        long period = settings.healthPeriod().toMillis();
+        fleet.linkExecutor.scheduleAtFixedRate(fleet::publishHealth, period, period, TimeUnit.MILLISECONDS);
+        fleet.linkExecutor.scheduleAtFixedRate(fleet.pump::pump, PUMP_PERIOD.toMillis(), PUMP_PERIOD.toMillis(),
+                TimeUnit.MILLISECONDS);
+        fleet.link.start();
+        Logger.info("fleet: {} as {} under {}; {} event(s) queued", settings.pahoUri(), settings.mqtt().clientId(),
+                fleet.topics.root(), fleet.outbox.size());
+        return fleet;
+    }
+
+    private MqttConnectionOptions options() {
+        MqttConnectionOptions o = new MqttConnectionOptions();
+        o.setCleanStart(false);
+        o.setSessionExpiryInterval(settings.mqtt().sessionExpirySeconds());
+        o.setKeepAliveInterval(settings.mqtt().keepAliveSeconds());
+        o.setConnectionTimeout(10);
+        o.setAutomaticReconnectDelay(1, (int) Math.max(1, settings.backoffMax().toSeconds()));
+        o.setHttpsHostnameVerificationEnabled(true);
+        settings.mqtt().username().ifPresent(o::setUserName);
+        settings.mqtt().passwordFile().ifPresent(file -> o.setPassword(password(file)));
+        ObjectNode will = Json.envelope(settings.clock());
+        will.put("state", "offline");
+        will.put("reason", "connection lost");
+        MqttMessage message = new MqttMessage(Json.bytes(will), 1, true, new MqttProperties());
+        o.setWill(topics.status(), message);
+        return o;
+    }
+
+    private static byte[] password(Path file) {
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8).strip().getBytes(StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new FleetException("mqtt.password_file: cannot read " + file, e);
+        }
+    }
+
+    /**
+     * Stores an event for {@code event/{type}} durably and returns; it is sent when connected.
+     *
+     * @param body fields beside {@code v}, {@code ts}, {@code eventId} and {@code type}
+     */
+    public Outbox.Added event(String type, Outbox.Kind kind, Map<String, ?> body) {
+        Outbox.Added added = outbox.add(type, kind, body);
+        linkExecutor.execute(pump::pump);
+        return added;
+    }
+
+    public boolean connected() {
+        return link.isConnected();
+    }
+
+    public Topics topics() {
+        return topics;
+    }
+
+    Outbox outbox() {
+        return outbox;
+    }
+
+    private void online() {
+        long n = session.incrementAndGet();
+        writeSession(n);
+        ObjectNode status = status("online");
+        status.put("session", n);
+        link.publish(topics.status(), Json.bytes(status), 1, true, null).whenComplete((ok, failure) -> {
+            if (failure != null) {
+                Logger.warn("fleet: status online not sent: {}", failure.getMessage());
+            }
+        });
+    }
+
+    private ObjectNode status(String state) {
+        ObjectNode node = Json.envelope(settings.clock());
+        node.put("state", state);
+        node.put("group", settings.group());
+        node.put("node", settings.node());
+        return node;
+    }
+
+    private void publishHealth() {
+        if (!link.isConnected()) {
+            return;
+        }
+        try {
+            ObjectNode node = Json.envelope(settings.clock());
+            node.put("uptime_s", Duration.between(started, settings.clock().instant()).toSeconds());
+            node.setAll(Json.MAPPER.<ObjectNode>valueToTree(ProcessMetrics.snapshot(settings.stateDir())));
+            node.put("outbox", outbox.size());
+            node.set("models", Json.MAPPER.valueToTree(health.get()));
+            link.publish(topics.health(), Json.bytes(node), 0, false, settings.healthPeriod().multipliedBy(2));
+        } catch (RuntimeException e) {
+            // A failed report must not cancel the schedule: the next period tries again.
+            Logger.error(e, "fleet: health report failed");
+        }
+    }
+
+    private static long readSession(Path file) {
+        try {
+            return Files.exists(file) ? Long.parseLong(Files.readString(file).strip()) : 0;
+        } catch (IOException | NumberFormatException e) {
+            Logger.warn("fleet: session counter {} unreadable ({}); counting from 0", file, e.getMessage());
+            return 0;
+        }
+    }
+
+    private void writeSession(long n) {
+        try {
+            Files.writeString(sessionFile, Long.toString(n));
+        } catch (IOException e) {
+            Logger.warn("fleet: cannot write session counter {}: {}", sessionFile, e.getMessage());
+        }
+    }
+
+    /**
+     * Publishes {@code offline} (retained, waiting up to 5 s for the broker), disconnects cleanly
+     * so the Last Will is not sent, and stops both threads. Idempotent.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (link.isConnected()) {
+            ObjectNode status = status("offline");
+            status.put("session", session.get());
+            status.put("reason", "shutdown");
+            try {
+                link.publish(topics.status(), Json.bytes(status), 1, true, null)
+                        .get(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | TimeoutException e) {
+                Logger.warn("fleet: status offline not acknowledged: {}", e.toString());
+            }
+        }
+        link.close();
+        stop();
+    }
+
+    /** Drops the connection as a crash would (no offline status, no DISCONNECT): for tests of the Last Will. */
+    synchronized void abort() {
+        closed = true;
+        link.abort();
+        stop();
+    }
+
+    private void stop() {
+        linkExecutor.shutdownNow();
+        commandExecutor.shutdownNow();
+        try {
+            if (!linkExecutor.awaitTermination(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS)
+                    || !commandExecutor.awaitTermination(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                Logger.warn("fleet: threads still running {} s after close", CLOSE_WAIT.toSeconds());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static ThreadFactory named(String name) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, n.getAndIncrement() == 0 ? name : name + "-" + n.get());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

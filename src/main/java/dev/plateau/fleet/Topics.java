@@ -1,0 +1,59 @@
+package dev.plateau.fleet;
+
+import java.util.regex.Pattern;
+
+/** The topic scheme {@code plateau/v1/{group}/{node}/...} (DESIGN.md §7), in one place. */
+public final class Topics {
+    private static final Pattern LEVEL = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    private final String root;
+
+    public Topics(String group, String node) {
+        this.root = "plateau/v1/" + level("group", group) + "/" + level("node", node) + "/";
+    }
+
+    private static String level(String what, String value) {
+        if (value == null || !LEVEL.matcher(value).matches()) {
+            throw new IllegalArgumentException(what + ": expected [A-Za-z0-9._-], 1-64 characters, found '" + value + "'");
+        }
+        return value;
+    }
+
+    public String root() {
+        return root;
+    }
+
+    public String status() {
+        return root + "status";
+    }
+
+    public String health() {
+        return root + "health";
+    }
+
+    public String event(String type) {
+        return root + "event/" + level("event type", type);
+    }
+
+    public String result(String model) {
+        return root + "result/" + level("model", model);
+    }
+
+    public String command(String name) {
+        return root + "cmd/" + level("command", name);
+    }
+
+    /** Every command for this node; a single level, so {@code cmd/a/b} is not one. */
+    public String commands() {
+        return root + "cmd/+";
+    }
+
+    /** Where replies go when a request names no MQTT 5 response topic. */
+    public String reply(String command) {
+        return root + "reply/" + level("command", command);
+    }
+
+    /** The command name of a topic under {@link #commands()}. */
+    String commandName(String topic) {
+        return topic.substring(topic.lastIndexOf('/') + 1);
+    }
+}
