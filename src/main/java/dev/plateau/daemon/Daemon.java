@@ -9,6 +9,9 @@ import dev.plateau.inference.OrtRuntime;
 import dev.plateau.sensor.DirectorySource;
 import dev.plateau.sensor.ReplaySource;
 import dev.plateau.sensor.Source;
+import dev.plateau.fleet.Fleet;
+import dev.plateau.fleet.FleetSettings;
+import dev.plateau.fleet.Outbox;
 import dev.plateau.store.ModelStore;
 import dev.plateau.store.ProbationPolicy;
 import dev.plateau.store.SampleStore;
@@ -58,6 +61,7 @@ public final class Daemon implements AutoCloseable {
     private Optional<SampleStore> samples = Optional.empty();
     private DeviceConfig current;
     private ScheduledExecutorService scheduler;
+    private volatile Fleet fleet;
     private ScheduledExecutorService watchdogTimer;
     private boolean ready;
     private boolean closed;
@@ -99,7 +103,7 @@ public final class Daemon implements AutoCloseable {
                     SigningKey.loadOrCreate(ModelStore.deviceKeyFile(config.stateDir())));
             for (DeviceConfig.ModelConfig model : config.models()) {
                 ModelSlot slot = ModelSlot.open(model.bundle(), store, env, model.threads(), clock,
-                        ProbationPolicy.defaults());
+                        ProbationPolicy.defaults(), this::decision);
                 slots.put(model.name(), slot);
                 InferenceEngine engine = slot.engine();
                 Logger.info("model {} v{} (store version {}) loaded from {} ({} labels, input {} {})", model.name(),
@@ -129,6 +133,10 @@ public final class Daemon implements AutoCloseable {
             scheduler.scheduleWithFixedDelay(this::followStore, STORE_POLL.toMillis(), STORE_POLL.toMillis(),
                     TimeUnit.MILLISECONDS);
             running = List.copyOf(slots.values());
+            if (config.mqtt().isPresent()) {
+                fleet = Fleet.start(FleetSettings.of(config, clock), this::health,
+                        new FleetCommands(store, slots).handlers());
+            }
         } catch (IOException e) {
             close();
             throw new UncheckedIOException("cannot create state directory " + config.stateDir(), e);
@@ -176,6 +184,31 @@ public final class Daemon implements AutoCloseable {
         }
         return "running: " + running.size() + " model(s), " + progress.size() + " source(s); " + inferred
                 + " inferred, " + rejected + " rejected, " + errors + " errors";
+    }
+
+    /** A decision for the fleet's durable outbox; without a broker configured, the log is the record. */
+    private void decision(String type, Map<String, Object> body) {
+        Fleet link = fleet;
+        if (link != null) {
+            link.event(type, Outbox.Kind.DECISION, body);
+        }
+    }
+
+    /** Per-model figures for the fleet's health reports; lock-free, it runs on the link's thread. */
+    private Map<String, ?> health() {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (ModelSlot slot : running) {
+            ModelStats.Snapshot s = slot.stats();
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("version", slot.version());
+            m.put("inferences", s.inferences());
+            m.put("rejected", s.rejected());
+            m.put("errors", s.errors());
+            m.put("latency_p50_us", s.p50Micros());
+            m.put("latency_p99_us", s.p99Micros());
+            out.put(slot.name(), m);
+        }
+        return out;
     }
 
     /** Swaps to versions activated in the store, and ends probation windows by time. */
@@ -277,6 +310,11 @@ public final class Daemon implements AutoCloseable {
         stopWatchdog();
         if (ready) {
             systemd.stopping();
+        }
+        // The fleet first: offline goes out, and no new command starts while models close.
+        Fleet link = fleet;
+        if (link != null) {
+            link.close();
         }
         sources.forEach(Source::close);
         if (scheduler != null) {

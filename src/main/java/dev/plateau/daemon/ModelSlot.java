@@ -16,9 +16,12 @@ import dev.plateau.store.Probation;
 import dev.plateau.store.ProbationPolicy;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.BiConsumer;
 import org.tinylog.Logger;
 
 /**
@@ -35,6 +38,7 @@ final class ModelSlot implements AutoCloseable {
     private final int threads;
     private final Clock clock;
     private final ProbationPolicy policy;
+    private final BiConsumer<String, Map<String, Object>> events;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private volatile InferenceEngine engine;
     private volatile int version;
@@ -42,22 +46,24 @@ final class ModelSlot implements AutoCloseable {
     private Probation probation;
 
     private ModelSlot(String name, ModelStore store, OrtEnvironment env, int threads, Clock clock,
-                      ProbationPolicy policy) {
+                      ProbationPolicy policy, BiConsumer<String, Map<String, Object>> events) {
         this.name = name;
         this.store = store;
         this.env = env;
         this.threads = threads;
         this.clock = clock;
         this.policy = policy;
+        this.events = events;
     }
 
     /** Opens the store for the shipped bundle's model (recovering it) and loads the active version. */
+    /** @param events told of decisions (event type, body) for the fleet: model-activated, rollback */
     static ModelSlot open(Path shippedBundle, ModelStore store, OrtEnvironment env, int threads, Clock clock,
-                          ProbationPolicy policy) {
+                          ProbationPolicy policy, BiConsumer<String, Map<String, Object>> events) {
         String name = ModelBundle.open(shippedBundle).manifest().name();
         List<String> findings = store.open(name, shippedBundle);
         findings.forEach(f -> Logger.warn("store {}: {}", name, f));
-        ModelSlot slot = new ModelSlot(name, store, env, threads, clock, policy);
+        ModelSlot slot = new ModelSlot(name, store, env, threads, clock, policy, events);
         int active = store.active(name);
         slot.engine = slot.loadChecked(store.activeDir(name));
         slot.version = active;
@@ -150,6 +156,8 @@ final class ModelSlot implements AutoCloseable {
         ended.decision().ifPresent(d -> Logger.info("probation {} v{}: {} ({})", name, d.version(),
                 d.state().name().toLowerCase(), d.reason()));
         if (state == Probation.State.ROLLED_BACK) {
+            ended.decision().ifPresent(d -> events.accept("rollback", event("version", store.active(name),
+                    "from", d.version(), "reason", d.reason())));
             swapTo(store.active(name), false);
         }
     }
@@ -181,6 +189,7 @@ final class ModelSlot implements AutoCloseable {
         old.close();
         figures = new FigureCounter();
         Logger.info("model {}: now serving version {} (was {})", name, next, previous);
+        events.accept("model-activated", event("version", next, "previous", previous));
         if (probationAfter) {
             Optional<Figures> baseline = store.figures(name, previous);
             if (baseline.isPresent() && baseline.get().samples() > 0) {
@@ -192,6 +201,15 @@ final class ModelSlot implements AutoCloseable {
                 Logger.warn("model {}: version {} not on probation: no figures of version {} yet", name, next, previous);
             }
         }
+    }
+
+    private Map<String, Object> event(Object... pairs) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("model", name);
+        for (int i = 0; i + 1 < pairs.length; i += 2) {
+            body.put((String) pairs[i], pairs[i + 1]);
+        }
+        return body;
     }
 
     /** Records the active version's figures, so a later activation has a baseline. */

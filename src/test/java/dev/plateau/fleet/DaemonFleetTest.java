@@ -1,0 +1,64 @@
+package dev.plateau.fleet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.plateau.config.ConfigLoader;
+import dev.plateau.config.DeviceConfig;
+import dev.plateau.daemon.Daemon;
+import dev.plateau.store.ModelStore;
+import dev.plateau.testing.TinyDevice;
+import dev.plateau.testing.TinyModels;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The daemon on a real broker: online, commands through the store, decisions as events, offline at stop. */
+class DaemonFleetTest {
+    private static final Duration WAIT = Duration.ofSeconds(15);
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void daemon_activateCommand_swapsModelAndReportsIt() throws Exception {
+        Broker broker = Broker.get();
+        Path configFile = TinyDevice.config(tmp, null);
+        String node = "daemon-" + Broker.freePort();
+        Files.writeString(configFile, Files.readString(configFile).replace("node: child", "node: " + node)
+                + "mqtt: {broker: \"" + broker.uri() + "\", health_period_s: 1}\n");
+        DeviceConfig config = ConfigLoader.load(configFile);
+        Topics topics = new Topics("test", node);
+        String replies = "fleet/replies/" + node;
+        try (Observer fleetSide = new Observer(broker, replies, topics.status(), topics.event("model-activated"),
+                topics.health())) {
+            try (Daemon daemon = new Daemon(config, Clock.systemUTC())) {
+                daemon.start();
+                assertEquals("online", fleetSide.next(topics.status(), WAIT).json().get("state").asText());
+                JsonNode health = fleetSide.next(topics.health(), WAIT).json();
+                assertTrue(health.toString().contains("tiny-gray"), health.toString());
+
+                new ModelStore(tmp.resolve("state")).write("tiny-gray", 1, dir -> TinyModels.bundle(dir,
+                        TinyModels.gray4x4()));
+                fleetSide.request(topics.command("activate"),
+                        "{\"v\":1,\"cmdId\":\"a-1\",\"args\":{\"model\":\"tiny\",\"version\":7}}", replies, new byte[] {1});
+                JsonNode rejected = fleetSide.next(replies, WAIT).json();
+                assertEquals("rejected", rejected.get("state").asText());
+                assertTrue(rejected.get("reason").asText().startsWith("version: expected one of [0, 1], found 7"),
+                        rejected.toString());
+
+                fleetSide.request(topics.command("activate"),
+                        "{\"v\":1,\"cmdId\":\"a-2\",\"args\":{\"model\":\"tiny\",\"version\":1}}", replies, new byte[] {2});
+                assertEquals("accepted", fleetSide.next(replies, WAIT).json().get("state").asText());
+                assertEquals("succeeded", fleetSide.next(replies, WAIT).json().get("state").asText());
+                JsonNode event = fleetSide.next(topics.event("model-activated"), WAIT).json();
+                assertTrue(event.toString().contains("\"version\":1"), event.toString());
+            }
+            assertEquals("offline", fleetSide.next(topics.status(), WAIT).json().get("state").asText());
+        }
+    }
+}
