@@ -116,12 +116,6 @@ public final class EmbeddingExtractor implements AutoCloseable {
         closed = true;
         inputTensor.close();
         embeddingTensor.close();
-        try {
-            session.close();
-        } catch (OrtException e) {
-            throw new InferenceException("model " + manifest.name() + ": closing the backbone session failed", e);
-        } finally {
-            options.close();
-        }
+        OrtRuntime.close(session, options, "model " + manifest.name() + " backbone");
     }
 }

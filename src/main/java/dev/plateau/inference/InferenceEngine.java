@@ -232,12 +232,6 @@ public final class InferenceEngine implements AutoCloseable {
         closed = true;
         inputTensor.close();
         outputTensor.close();
-        try {
-            session.close();
-        } catch (OrtException e) {
-            throw new InferenceException("model " + manifest.name() + ": closing the session failed", e);
-        } finally {
-            options.close();
-        }
+        OrtRuntime.close(session, options, "model " + manifest.name());
     }
 }

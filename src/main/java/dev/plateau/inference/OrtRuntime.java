@@ -54,6 +54,17 @@ public final class OrtRuntime {
         }
     }
 
+    /** Closes a session and its options after use; a failure names {@code what}. */
+    static void close(OrtSession session, OrtSession.SessionOptions options, String what) {
+        try {
+            session.close();
+        } catch (OrtException e) {
+            throw new InferenceException(what + ": closing the session failed", e);
+        } finally {
+            options.close();
+        }
+    }
+
     /** The shape of a batch of one sample: {@code [1, shape...]}. */
     static long[] batchOfOne(java.util.List<Integer> shape) {
         long[] out = new long[shape.size() + 1];

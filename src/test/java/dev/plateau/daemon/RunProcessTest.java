@@ -3,126 +3,83 @@ package dev.plateau.daemon;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.plateau.testing.ChildJvm;
 import dev.plateau.testing.Files2;
 import dev.plateau.testing.TinyDevice;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code plateau run} as a real child process: starts, infers, and stops cleanly on SIGTERM. */
+/** {@code plateau run} as a real child process: starts, infers, reloads on SIGHUP, stops cleanly on SIGTERM. */
 class RunProcessTest {
     @TempDir
     Path tmp;
 
-    private Path config() throws IOException {
-        return TinyDevice.config(tmp, null);
+    private ChildJvm start(Path config) throws Exception {
+        ChildJvm child = ChildJvm.start(Map.of(), "run", "-c", config.toString());
+        assertTrue(child.awaitLine("plateau ready", 15), "not ready: " + child.lines());
+        return child;
+    }
+
+    private static void stopCleanly(ChildJvm child) throws Exception {
+        child.signal("TERM");
+        assertTrue(child.process().waitFor(30, TimeUnit.SECONDS), "did not stop: " + child.lines());
+        assertEquals(0, child.process().exitValue(), String.join("\n", child.lines()));
     }
 
     @Test
     void run_sigterm_finishesWorkAndExitsZero() throws Exception {
-        Path config = config();
-        Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), "dev.plateau.cli.Main", "run", "-c", config.toString())
-                .redirectErrorStream(true).start();
-        List<String> lines = new CopyOnWriteArrayList<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
-                    StandardCharsets.UTF_8))) {
-                for (String line = in.readLine(); line != null; line = in.readLine()) {
-                    lines.add(line);
-                }
-            } catch (IOException e) {
-                lines.add("reader: " + e);
-            }
-        });
-        reader.start();
+        ChildJvm child = start(TinyDevice.config(tmp, null));
         try {
-            awaitLine(lines, "plateau ready", 15);
-            Matcher ready = Pattern.compile("started in (\\d+) ms").matcher(find(lines, "plateau ready"));
-            assertTrue(ready.find(), lines.toString());
-            assertTrue(Long.parseLong(ready.group(1)) < 3000, "start took " + ready.group(1) + " ms");
+            String ready = child.lines().stream().filter(l -> l.contains("plateau ready")).findFirst().orElse("");
+            Matcher started = Pattern.compile("started in (\\d+) ms").matcher(ready);
+            assertTrue(started.find(), child.lines().toString());
+            assertTrue(Long.parseLong(started.group(1)) < 3000, "start took " + started.group(1) + " ms");
 
             Files.write(tmp.resolve("inbox/dropped.png"), Files2.grayPng(new int[4][4]));
             Files.writeString(tmp.resolve("inbox/broken.png"), "not a png");
-            awaitLine(lines, "file=a.png label=middle", 10);
+            assertTrue(child.awaitLine("file=a.png label=middle", 10), child.lines().toString());
             awaitCondition(() -> Files.exists(tmp.resolve("inbox/processed/dropped.png"))
                     && Files.exists(tmp.resolve("inbox/rejected/broken.png")), 10);
 
-            // Process.destroy() would also close our end of its stdout; kill(1) only signals.
-            new ProcessBuilder("kill", "-TERM", Long.toString(process.pid())).inheritIO().start().waitFor();
-            assertTrue(process.waitFor(30, TimeUnit.SECONDS), "did not stop: " + lines);
-            reader.join(5000);
-            assertEquals(0, process.exitValue(), String.join("\n", lines));
-            assertTrue(lines.stream().anyMatch(l -> l.contains("plateau stopped")), lines.toString());
-            assertTrue(lines.stream().anyMatch(l -> l.contains("stats model=tiny")), lines.toString());
+            stopCleanly(child);
+            assertTrue(child.awaitLine("plateau stopped", 5), child.lines().toString());
+            assertTrue(child.awaitLine("stats model=tiny", 5), child.lines().toString());
         } finally {
-            process.destroyForcibly();
+            child.process().destroyForcibly();
         }
     }
 
     @Test
     void run_sighup_appliesSafeChangesNamesTheRestAndKeepsRunning() throws Exception {
-        Path config = config();
-        Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), "dev.plateau.cli.Main", "run", "-c", config.toString())
-                .redirectErrorStream(true).start();
-        List<String> lines = new CopyOnWriteArrayList<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
-                    StandardCharsets.UTF_8))) {
-                for (String line = in.readLine(); line != null; line = in.readLine()) {
-                    lines.add(line);
-                }
-            } catch (IOException e) {
-                lines.add("reader: " + e);
-            }
-        });
-        reader.start();
+        Path config = TinyDevice.config(tmp, null);
+        ChildJvm child = start(config);
         try {
-            awaitLine(lines, "plateau ready", 15);
             String original = Files.readString(config);
             Files.writeString(config, original.replace("rate_hz: 20", "rate_hz: 10") + "samples: {max_per_model: 5}\n");
-            signal(process, "HUP");
-            awaitLine(lines, "reload: applied [samples.max_per_model=5]; changed but need a restart [sources]", 10);
+            child.signal("HUP");
+            assertTrue(child.awaitLine(
+                    "reload: applied [samples.max_per_model=5]; changed but need a restart [sources]", 10),
+                    child.lines().toString());
 
             Files.writeString(config, original + "bogus: 1\n");
-            signal(process, "HUP");
-            awaitLine(lines, "reload refused, the running configuration stays", 10);
-            assertTrue(process.isAlive(), "SIGHUP must not stop the daemon: " + lines);
+            child.signal("HUP");
+            assertTrue(child.awaitLine("reload refused, the running configuration stays", 10), child.lines().toString());
+            assertTrue(child.process().isAlive(), "SIGHUP must not stop the daemon: " + child.lines());
 
-            signal(process, "TERM");
-            assertTrue(process.waitFor(30, TimeUnit.SECONDS), "did not stop: " + lines);
-            assertEquals(0, process.exitValue(), String.join("\n", lines));
+            stopCleanly(child);
         } finally {
-            process.destroyForcibly();
+            child.process().destroyForcibly();
         }
     }
 
-    private static void signal(Process process, String name) throws IOException, InterruptedException {
-        new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start().waitFor();
-    }
-
-    private static String find(List<String> lines, String text) {
-        return lines.stream().filter(l -> l.contains(text)).findFirst().orElse("");
-    }
-
-    private static void awaitLine(List<String> lines, String text, int seconds) throws InterruptedException {
-        awaitCondition(() -> lines.stream().anyMatch(l -> l.contains(text)), seconds);
-        assertTrue(lines.stream().anyMatch(l -> l.contains(text)), "no line with '" + text + "' in " + lines);
-    }
-
-    private static void awaitCondition(java.util.function.BooleanSupplier condition, int seconds)
-            throws InterruptedException {
+    private static void awaitCondition(BooleanSupplier condition, int seconds) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (!condition.getAsBoolean() && System.nanoTime() < deadline) {
             Thread.sleep(20);
