@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.plateau.cli.Main;
 import dev.plateau.config.ConfigLoader;
 import dev.plateau.config.DeviceConfig;
 import dev.plateau.daemon.Daemon;
@@ -57,6 +58,12 @@ class DaemonFleetTest {
                 assertEquals("succeeded", fleetSide.next(replies, WAIT).json().get("state").asText());
                 JsonNode event = fleetSide.next(topics.event("model-activated"), WAIT).json();
                 assertTrue(event.toString().contains("\"version\":1"), event.toString());
+
+                // The operator's CLI: a ping answered, a bad argument refused by the device.
+                assertEquals(0, Main.execute("fleet", "send", "--broker", broker.uri(), "--group", "test", node,
+                        "ping", "echo=hello", "--timeout", "15"));
+                assertEquals(2, Main.execute("fleet", "send", "--broker", broker.uri(), "--group", "test", node,
+                        "rollback", "model=nope", "--timeout", "15"));
             }
             assertEquals("offline", fleetSide.next(topics.status(), WAIT).json().get("state").asText());
         }

@@ -1,0 +1,165 @@
+package dev.plateau.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.plateau.fleet.FleetClient;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code plateau fleet}: the operator's tool, talking to devices through the broker. */
+@Command(name = "fleet", mixinStandardHelpOptions = true, description = "Operate devices through the MQTT broker.",
+        subcommands = {FleetCommand.Send.class, FleetCommand.Status.class, FleetCommand.Watch.class})
+final class FleetCommand implements Runnable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Override
+    public void run() {
+        throw new IllegalArgumentException("a subcommand is required: send, status, watch");
+    }
+
+    static final class Connection {
+        @Option(names = "--broker", required = true, paramLabel = "URI", description = "e.g. tcp://127.0.0.1:1883")
+        String broker;
+
+        @Option(names = "--group", required = true, paramLabel = "GROUP", description = "device group")
+        String group;
+
+        @Option(names = "--username", paramLabel = "USER")
+        String username;
+
+        @Option(names = "--password-file", paramLabel = "FILE")
+        Path passwordFile;
+
+        FleetClient connect() throws IOException {
+            char[] password = passwordFile == null ? null : Files.readString(passwordFile).strip().toCharArray();
+            return FleetClient.connect(broker, group, username, password);
+        }
+    }
+
+    @Command(name = "send", mixinStandardHelpOptions = true,
+            description = {"Send a command to NODE and wait for its final reply; prints every reply as a JSON line.",
+                "Exit 0 succeeded, 2 rejected by the device, 3 failed on the device, 1 no reply."})
+    static final class Send implements Callable<Integer> {
+        @Mixin
+        Connection connection;
+
+        @Parameters(index = "0", paramLabel = "NODE")
+        String node;
+
+        @Parameters(index = "1", paramLabel = "CMD", description = "ping, activate, rollback, ...")
+        String command;
+
+        @Parameters(index = "2..*", paramLabel = "KEY=VALUE", description = "arguments; numbers and booleans as such")
+        List<String> args = List.of();
+
+        @Option(names = "--timeout", defaultValue = "60", description = "seconds to wait (default: ${DEFAULT-VALUE})")
+        int timeoutSeconds;
+
+        @Override
+        public Integer call() throws IOException {
+            ObjectNode arguments = JSON.createObjectNode();
+            for (String arg : args) {
+                int eq = arg.indexOf('=');
+                if (eq < 1) {
+                    throw new IllegalArgumentException("argument '" + arg + "': expected KEY=VALUE");
+                }
+                arguments.set(arg.substring(0, eq), value(arg.substring(eq + 1)));
+            }
+            try (FleetClient client = connection.connect()) {
+                JsonNode last = client.send(node, command, arguments, Duration.ofSeconds(timeoutSeconds),
+                        reply -> System.out.println(reply));
+                return switch (last.path("state").asText()) {
+                    case "succeeded" -> ExitCode.OK;
+                    case "rejected" -> ExitCode.BAD_INPUT;
+                    default -> ExitCode.REJECTED;
+                };
+            }
+        }
+
+        private static JsonNode value(String text) {
+            try {
+                JsonNode parsed = JSON.readTree(text);
+                if (parsed != null && (parsed.isNumber() || parsed.isBoolean())) {
+                    return parsed;
+                }
+            } catch (IOException e) {
+                // Not a JSON number or boolean: it is a string.
+            }
+            return JSON.getNodeFactory().textNode(text);
+        }
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true,
+            description = "Devices seen under the group: retained status and the last health report in the window.")
+    static final class Status implements Callable<Integer> {
+        @Mixin
+        Connection connection;
+
+        @Option(names = "--seconds", defaultValue = "5", description = "how long to listen (default: ${DEFAULT-VALUE})")
+        int seconds;
+
+        @Option(names = "--json", description = "one JSON object per device instead of a table")
+        boolean json;
+
+        @Override
+        public Integer call() throws IOException {
+            Map<String, Map<String, Object>> devices = new TreeMap<>();
+            try (FleetClient client = connection.connect()) {
+                client.follow("#", Duration.ofSeconds(seconds), (node, message) -> {
+                    synchronized (devices) {
+                        Map<String, Object> d = devices.computeIfAbsent(node, n -> new LinkedHashMap<>());
+                        d.put("node", node);
+                        if (message.has("state")) {
+                            d.put("state", message.get("state").asText());
+                            d.put("session", message.path("session").asInt());
+                        }
+                        if (message.has("models")) {
+                            d.put("models", message.get("models"));
+                        }
+                        if (message.has("eventId")) {
+                            d.put("last_event", message.path("type").asText(message.path("eventId").asText()));
+                        }
+                    }
+                });
+            }
+            synchronized (devices) {
+                for (Map<String, Object> d : devices.values()) {
+                    System.out.println(json ? JSON.writeValueAsString(d) : String.format("%-28s %-8s session %-4s %s",
+                            d.get("node"), d.getOrDefault("state", "?"), d.getOrDefault("session", "?"),
+                            d.getOrDefault("models", "")));
+                }
+            }
+            return ExitCode.OK;
+        }
+    }
+
+    @Command(name = "watch", mixinStandardHelpOptions = true, description = "Print events of the group as JSON lines.")
+    static final class Watch implements Callable<Integer> {
+        @Mixin
+        Connection connection;
+
+        @Option(names = "--seconds", defaultValue = "0", description = "stop after this long; 0 = until Ctrl-C")
+        int seconds;
+
+        @Override
+        public Integer call() throws IOException {
+            try (FleetClient client = connection.connect()) {
+                client.follow("event/#", seconds == 0 ? Duration.ofDays(36_500) : Duration.ofSeconds(seconds),
+                        (node, event) -> System.out.println("{\"node\":\"" + node + "\",\"event\":" + event + "}"));
+            }
+            return ExitCode.OK;
+        }
+    }
+}
