@@ -135,7 +135,7 @@ public final class Daemon implements AutoCloseable {
             running = List.copyOf(slots.values());
             if (config.mqtt().isPresent()) {
                 fleet = Fleet.start(FleetSettings.of(config, clock), this::health,
-                        new FleetCommands(store, slots).handlers());
+                        new FleetCommands(store, slots, samples, config.stateDir(), clock, this::decision).handlers());
             }
         } catch (IOException e) {
             close();

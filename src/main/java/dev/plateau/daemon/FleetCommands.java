@@ -4,27 +4,143 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.plateau.fleet.Command;
 import dev.plateau.fleet.CommandHandler;
 import dev.plateau.fleet.CommandRejectedException;
+import dev.plateau.model.ModelBundle;
 import dev.plateau.store.ModelStore;
+import dev.plateau.store.SampleStore;
+import dev.plateau.tuning.BudgetExceededException;
+import dev.plateau.tuning.FineTune;
+import dev.plateau.tuning.TuningConfig;
+import dev.plateau.tuning.TuningDataException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.BiConsumer;
+import java.util.stream.Stream;
 
 /**
- * The fleet's {@code activate} and {@code rollback} commands, done through the store: the daemon
+ * The fleet's commands. {@code activate} and {@code rollback} go through the store: the daemon
  * follows the store, so the swap, the check before traffic and probation are the same as for
- * the CLI. Arguments are checked before anything changes.
+ * the CLI. {@code label} and {@code finetune} work on the sample store. Arguments are checked
+ * before anything changes.
  */
 final class FleetCommands {
     private final ModelStore store;
     private final Map<String, ModelSlot> slots;
+    private final Optional<SampleStore> samples;
+    private final Path workDir;
+    private final Clock clock;
+    private final BiConsumer<String, Map<String, Object>> events;
 
-    FleetCommands(ModelStore store, Map<String, ModelSlot> slots) {
+    FleetCommands(ModelStore store, Map<String, ModelSlot> slots, Optional<SampleStore> samples, Path stateDir,
+                  Clock clock, BiConsumer<String, Map<String, Object>> events) {
         this.store = store;
         this.slots = slots;
+        this.samples = samples;
+        this.workDir = stateDir.resolve("tune");
+        this.clock = clock;
+        this.events = events;
     }
 
     Map<String, CommandHandler> handlers() {
-        return Map.of("activate", this::activate, "rollback", this::rollback);
+        return Map.of("activate", this::activate, "rollback", this::rollback, "label", this::label,
+                "finetune", this::finetune);
+    }
+
+    private SampleStore sampleStore() throws CommandRejectedException {
+        return samples.orElseThrow(() -> new CommandRejectedException(
+                "samples: the sample store is disabled on this device (samples.enabled=false)"));
+    }
+
+    /** {@code label {model, ids: [...], label}}: attaches a label to stored samples. */
+    private CommandHandler.Work label(Command c) throws CommandRejectedException {
+        ModelSlot slot = model(c);
+        SampleStore store = sampleStore();
+        List<String> labels = slot.engine().manifest().output().labels();
+        JsonNode label = c.args().get("label");
+        if (label == null || !label.isTextual() || !labels.contains(label.asText())) {
+            throw new CommandRejectedException("label: expected one of " + labels + ", found " + label);
+        }
+        JsonNode ids = c.args().get("ids");
+        if (ids == null || !ids.isArray() || ids.isEmpty() || ids.size() > 10_000) {
+            throw new CommandRejectedException("ids: expected a list of 1..10000 sample ids, found " + ids);
+        }
+        List<String> list = new ArrayList<>();
+        for (JsonNode id : ids) {
+            if (!id.isTextual() || !store.contains(slot.name(), id.asText())) {
+                throw new CommandRejectedException("ids: " + id + " is not a sample kept for " + slot.name());
+            }
+            list.add(id.asText());
+        }
+        return () -> {
+            store.label(slot.name(), list, label.asText());
+            return Map.of("model", slot.name(), "labelled", list.size(), "label", label.asText());
+        };
+    }
+
+    /**
+     * {@code finetune {model, set: {key: value}}}: a guarded fine-tune on the labelled samples
+     * of the sample store; an accepted candidate is activated and goes on probation.
+     */
+    private CommandHandler.Work finetune(Command c) throws CommandRejectedException {
+        ModelSlot slot = model(c);
+        SampleStore store = sampleStore();
+        Map<String, String> overrides = new LinkedHashMap<>();
+        JsonNode set = c.args().path("set");
+        if (!set.isMissingNode() && !set.isObject()) {
+            throw new CommandRejectedException("set: expected an object of tuning settings, found " + set);
+        }
+        set.properties().forEach(f -> overrides.put(f.getKey(), f.getValue().asText()));
+        TuningConfig config;
+        try {
+            config = TuningConfig.fromOverrides(overrides);
+        } catch (IllegalArgumentException e) {
+            throw new CommandRejectedException(e.getMessage());
+        }
+        return () -> {
+            Path data = workDir.resolve(c.cmdId().replaceAll("[^A-Za-z0-9._-]", "_"));
+            try {
+                Map<String, Integer> counts = store.exportLabelled(slot.name(), data);
+                FineTune.Outcome outcome = new FineTune(ModelBundle.open(slot.engine().bundle().dir()), this.store,
+                        config, clock).run(data, null);
+                Map<String, Object> result = new LinkedHashMap<>();
+                result.put("model", slot.name());
+                result.put("samples", counts);
+                result.put("decision", outcome.accepted() ? "accepted" : "rejected");
+                result.put("reason", outcome.reason());
+                if (outcome.accepted()) {
+                    int version = Integer.parseInt(outcome.bundle().getFileName().toString());
+                    this.store.activate(slot.name(), version, "fine-tune " + c.cmdId() + ": " + outcome.reason());
+                    result.put("version", version);
+                }
+                events.accept(outcome.accepted() ? "finetune-accepted" : "finetune-rejected", result);
+                return result;
+            } catch (TuningDataException | BudgetExceededException e) {
+                Map<String, Object> result = new LinkedHashMap<>(Map.of("model", slot.name(), "decision", "rejected",
+                        "reason", e.getMessage()));
+                events.accept("finetune-rejected", result);
+                throw e;
+            } finally {
+                deleteTree(data);
+            }
+        };
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
     }
 
     private ModelSlot model(Command c) throws CommandRejectedException {

@@ -148,6 +148,67 @@ public final class SampleStore {
         });
     }
 
+    /** Whether {@code model} still keeps sample {@code id}. */
+    public synchronized boolean contains(String model, String id) {
+        Deque<String> ids = idsByModel.get(model);
+        return ids != null && ids.contains(id);
+    }
+
+    /**
+     * Attaches {@code label} to stored samples (rewriting each JSON through a rename).
+     *
+     * @throws IllegalArgumentException naming the ids that are not (or no longer) kept; nothing changes then
+     */
+    public synchronized void label(String model, List<String> ids, String label) {
+        if (!label.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
+            throw new IllegalArgumentException("label: expected 1-64 of [A-Za-z0-9._-], found '" + label + "'");
+        }
+        List<String> missing = ids.stream().filter(id -> !contains(model, id)).toList();
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException("ids: not kept for " + model + ": " + missing);
+        }
+        Path dir = root.resolve(model);
+        for (String id : ids) {
+            Path meta = dir.resolve(id + META);
+            try {
+                com.fasterxml.jackson.databind.node.ObjectNode node =
+                        (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(meta.toFile());
+                node.put("label", label);
+                Path tmp = dir.resolve(".tmp-" + id + META);
+                JSON.writeValue(tmp.toFile(), node);
+                Files.move(tmp, meta, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot label sample " + id + " of " + model, e);
+            }
+        }
+    }
+
+    /**
+     * Copies every labelled sample of {@code model} into {@code dir/<label>/}, the layout
+     * fine-tuning reads.
+     *
+     * @return samples copied per label
+     */
+    public synchronized Map<String, Integer> exportLabelled(String model, Path dir) {
+        Map<String, Integer> counts = new java.util.TreeMap<>();
+        Path from = root.resolve(model);
+        for (String id : idsByModel.getOrDefault(model, new ArrayDeque<>())) {
+            try {
+                com.fasterxml.jackson.databind.JsonNode meta = JSON.readTree(from.resolve(id + META).toFile());
+                String label = meta.path("label").isTextual() ? meta.get("label").asText() : null;
+                if (label == null) {
+                    continue;
+                }
+                Path target = Files.createDirectories(dir.resolve(label)).resolve(meta.get("file").asText());
+                Files.copy(from.resolve(meta.get("file").asText()), target, StandardCopyOption.REPLACE_EXISTING);
+                counts.merge(label, 1, Integer::sum);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot export sample " + id + " of " + model, e);
+            }
+        }
+        return counts;
+    }
+
     /** Number of samples kept for {@code model}. */
     public synchronized int size(String model) {
         Deque<String> ids = idsByModel.get(model);

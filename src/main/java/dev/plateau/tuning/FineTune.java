@@ -255,8 +255,10 @@ public final class FineTune {
         // Inference threads run at normal priority; the trainer yields to them on a busy box.
         Thread worker = new Thread(() -> {
             try {
-                result.set(new Trainer(config, clock, e -> Logger.debug("fine-tune epoch {}: train {} val {} acc {}",
-                        e.epoch(), e.trainLoss(), e.valLoss(), e.valAccuracy())).run(network, train, validation, anchors));
+                Trainer trainer = new Trainer(config, clock, e -> Logger.debug("fine-tune epoch {}: train {} val {} acc {}",
+                        e.epoch(), e.trainLoss(), e.valLoss(), e.valAccuracy()));
+                result.set(anchors == null ? trainer.run(network, train, validation)
+                        : trainer.run(network, train, validation, anchors));
             } catch (RuntimeException e) {
                 failure.set(e);
             }

@@ -15,6 +15,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -66,6 +68,55 @@ class DaemonFleetTest {
                         "rollback", "model=nope", "--timeout", "15"));
             }
             assertEquals("offline", fleetSide.next(topics.status(), WAIT).json().get("state").asText());
+        }
+    }
+
+    @Test
+    void daemon_labelThenFinetuneCommands_runTheGuardedFineTuneAndReportTheDecision() throws Exception {
+        Broker broker = Broker.get();
+        Path configFile = TinyDevice.config(tmp, null);
+        String node = "tuner-" + Broker.freePort();
+        Files.writeString(configFile, Files.readString(configFile).replace("node: child", "node: " + node)
+                + "mqtt: {broker: \"" + broker.uri() + "\"}\n");
+        DeviceConfig config = ConfigLoader.load(configFile);
+        Topics topics = new Topics("test", node);
+        String replies = "fleet/replies/" + node;
+        try (Observer fleetSide = new Observer(broker, replies, topics.status());
+             Observer events = new Observer(broker, topics.event("finetune-rejected"));
+             Daemon daemon = new Daemon(config, Clock.systemUTC())) {
+            daemon.start();
+            assertEquals("online", fleetSide.next(topics.status(), WAIT).json().get("state").asText());
+            Path samples = tmp.resolve("state/samples/tiny-gray");
+            List<String> ids = List.of();
+            for (int i = 0; i < 100 && ids.size() < 20; i++) {
+                Thread.sleep(100);
+                try (Stream<Path> files = Files.list(samples)) {
+                    ids = files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".json"))
+                            .map(n -> n.substring(0, n.length() - 5)).sorted().limit(20).toList();
+                }
+            }
+            assertEquals(20, ids.size());
+            String top = String.join("\",\"", ids.subList(0, 10));
+            String middle = String.join("\",\"", ids.subList(10, 20));
+            fleetSide.request(topics.command("label"), "{\"v\":1,\"cmdId\":\"l-1\",\"args\":{\"model\":\"tiny\","
+                    + "\"label\":\"top\",\"ids\":[\"" + top + "\"]}}", replies, new byte[] {1});
+            assertEquals("accepted", fleetSide.next(replies, WAIT).json().get("state").asText());
+            assertEquals("succeeded", fleetSide.next(replies, WAIT).json().get("state").asText());
+            fleetSide.request(topics.command("label"), "{\"v\":1,\"cmdId\":\"l-2\",\"args\":{\"model\":\"tiny\","
+                    + "\"label\":\"middle\",\"ids\":[\"" + middle + "\"]}}", replies, new byte[] {2});
+            assertEquals("accepted", fleetSide.next(replies, WAIT).json().get("state").asText());
+            assertEquals("succeeded", fleetSide.next(replies, WAIT).json().get("state").asText());
+
+            // The same image under two labels cannot make a better model: the gate must say so.
+            fleetSide.request(topics.command("finetune"), "{\"v\":1,\"cmdId\":\"f-1\",\"args\":{\"model\":\"tiny\","
+                    + "\"set\":{\"rehearsal_ratio\":0,\"max_epochs\":5}}}", replies, new byte[] {3});
+            assertEquals("accepted", fleetSide.next(replies, WAIT).json().get("state").asText());
+            JsonNode done = fleetSide.next(replies, Duration.ofSeconds(60)).json();
+            assertEquals("succeeded", done.get("state").asText(), done.toString());
+            assertEquals("rejected", done.path("result").path("decision").asText(), done.toString());
+            JsonNode event = events.next(topics.event("finetune-rejected"), WAIT).json();
+            assertTrue(event.toString().contains("not better on the new data"), event.toString());
+            assertEquals(List.of(), new ModelStore(tmp.resolve("state")).versions("tiny-gray"));
         }
     }
 }
