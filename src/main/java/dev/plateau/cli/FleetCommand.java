@@ -61,7 +61,7 @@ final class FleetCommand implements Runnable {
         @Parameters(index = "1", paramLabel = "CMD", description = "ping, activate, rollback, ...")
         String command;
 
-        @Parameters(index = "2..*", paramLabel = "KEY=VALUE", description = "arguments; numbers and booleans as such")
+        @Parameters(index = "2..*", paramLabel = "KEY=VALUE", description = "arguments; numbers, booleans, [lists] and {objects} as JSON, the rest as text")
         List<String> args = List.of();
 
         @Option(names = "--timeout", defaultValue = "60", description = "seconds to wait (default: ${DEFAULT-VALUE})")
@@ -91,7 +91,7 @@ final class FleetCommand implements Runnable {
         private static JsonNode value(String text) {
             try {
                 JsonNode parsed = JSON.readTree(text);
-                if (parsed != null && (parsed.isNumber() || parsed.isBoolean())) {
+                if (parsed != null && (parsed.isNumber() || parsed.isBoolean() || parsed.isContainerNode())) {
                     return parsed;
                 }
             } catch (IOException e) {

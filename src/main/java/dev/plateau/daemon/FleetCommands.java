@@ -107,6 +107,10 @@ final class FleetCommands {
             Path data = workDir.resolve(c.cmdId().replaceAll("[^A-Za-z0-9._-]", "_"));
             try {
                 Map<String, Integer> counts = store.exportLabelled(slot.name(), data);
+                if (counts.isEmpty()) {
+                    throw new TuningDataException("no labelled samples of " + slot.name()
+                            + " in the sample store; label some first with the label command");
+                }
                 FineTune.Outcome outcome = new FineTune(ModelBundle.open(slot.engine().bundle().dir()), this.store,
                         config, clock).run(data, null);
                 Map<String, Object> result = new LinkedHashMap<>();

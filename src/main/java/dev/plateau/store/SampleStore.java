@@ -33,6 +33,7 @@ public final class SampleStore {
     private int maxPerModel;
     private final Clock clock;
     private final Map<String, Deque<String>> idsByModel = new HashMap<>();
+    private final java.util.Set<String> labelled = new java.util.HashSet<>();
     private long sequence;
 
     private SampleStore(Path root, int maxPerModel, Clock clock) {
@@ -75,7 +76,27 @@ public final class SampleStore {
                 }
             }
         }
+        for (String id : ids) {
+            if (JSON.readTree(modelDir.resolve(id + META).toFile()).path("label").isTextual()) {
+                labelled.add(modelDir.getFileName() + "/" + id);
+            }
+        }
         idsByModel.put(modelDir.getFileName().toString(), ids);
+    }
+
+    /**
+     * Makes room: the oldest unlabelled sample goes first, since a labelled one is what a
+     * fine-tune needs; only when every sample is labelled does the oldest labelled one go.
+     */
+    private void shrink(String model, Deque<String> ids) {
+        Path dir = root.resolve(model);
+        while (ids.size() > maxPerModel) {
+            String victim = ids.stream().filter(id -> !labelled.contains(model + "/" + id)).findFirst()
+                    .orElse(ids.peekFirst());
+            ids.remove(victim);
+            labelled.remove(model + "/" + victim);
+            evict(dir, victim);
+        }
     }
 
     /**
@@ -117,9 +138,7 @@ public final class SampleStore {
         }
         Deque<String> ids = idsByModel.computeIfAbsent(model, m -> new ArrayDeque<>());
         ids.add(id);
-        while (ids.size() > maxPerModel) {
-            evict(dir, ids.removeFirst());
-        }
+        shrink(model, ids);
         return id;
     }
 
@@ -141,11 +160,7 @@ public final class SampleStore {
             throw new IllegalArgumentException("samples.max_per_model out of range (" + newMaxPerModel + ", allowed >= 1)");
         }
         maxPerModel = newMaxPerModel;
-        idsByModel.forEach((model, ids) -> {
-            while (ids.size() > maxPerModel) {
-                evict(root.resolve(model), ids.removeFirst());
-            }
-        });
+        idsByModel.forEach(this::shrink);
     }
 
     /** Whether {@code model} still keeps sample {@code id}. */
@@ -177,6 +192,7 @@ public final class SampleStore {
                 Path tmp = dir.resolve(".tmp-" + id + META);
                 JSON.writeValue(tmp.toFile(), node);
                 Files.move(tmp, meta, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                labelled.add(model + "/" + id);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot label sample " + id + " of " + model, e);
             }

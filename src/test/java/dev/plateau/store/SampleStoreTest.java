@@ -67,4 +67,25 @@ class SampleStoreTest {
         assertEquals(1, reopened.size("m"));
         assertEquals(List.of(id + ".json", id + ".png"), files(dir));
     }
+
+    @Test
+    void add_overCapacity_keepsLabelledSamplesAndEvictsUnlabelledFirst() throws IOException {
+        SampleStore store = SampleStore.open(tmp.resolve("state"), 2, clock);
+        String first = store.add("m", 1, "cam", input("1.png"), prediction);
+        store.label("m", List.of(first), "b");
+        store.add("m", 1, "cam", input("2.png"), prediction);
+        store.add("m", 1, "cam", input("3.png"), prediction);
+        assertTrue(store.contains("m", first), "the labelled sample must outlive newer unlabelled ones");
+        assertEquals(java.util.Map.of("b", 1), store.exportLabelled("m", tmp.resolve("export")));
+        assertTrue(SampleStore.open(tmp.resolve("state"), 2, clock).contains("m", first), "and survive a restart");
+    }
+
+    @Test
+    void label_unknownId_changesNothing() throws IOException {
+        SampleStore store = SampleStore.open(tmp.resolve("state"), 5, clock);
+        String id = store.add("m", 1, "cam", input("1.png"), prediction);
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> store.label("m", List.of(id, "nope"), "b"));
+        assertTrue(store.exportLabelled("m", tmp.resolve("export")).isEmpty());
+    }
 }
