@@ -55,23 +55,11 @@ public final class ConfigLoader {
         } else if (models.isEmpty() && errors.isEmpty()) {
             doc.error("models", "at least one model is required", root.fields().get("models"));
         }
+        rejectDuplicateNames(root, "models", errors);
         Set<String> modelNames = new HashSet<>();
-        List<Node> modelNodes = listNodes(root, "models");
-        for (int i = 0; i < models.size(); i++) {
-            if (!modelNames.add(models.get(i).name())) {
-                errors.add("models[" + i + "].name: duplicate name '" + models.get(i).name() + "' ("
-                        + modelNodes.get(i).where() + ")");
-            }
-        }
+        models.forEach(m -> modelNames.add(m.name()));
         List<SourceConfig> sources = doc.list("sources", s -> source(s, modelNames));
-        Set<String> sourceNames = new HashSet<>();
-        List<Node> sourceNodes = listNodes(root, "sources");
-        for (int i = 0; i < sources.size(); i++) {
-            if (!sourceNames.add(sources.get(i).name())) {
-                errors.add("sources[" + i + "].name: duplicate name '" + sources.get(i).name() + "' ("
-                        + sourceNodes.get(i).where() + ")");
-            }
-        }
+        rejectDuplicateNames(root, "sources", errors);
         DeviceConfig.Samples samples = samples(doc.section("samples", false));
         Section mqttSection = doc.section("mqtt", false);
         Optional<MqttConfig> mqtt = mqttSection == null ? Optional.empty()
@@ -89,12 +77,22 @@ public final class ConfigLoader {
         }
     }
 
-    private static List<Node> listNodes(Node root, String key) {
+    /**
+     * Names are read from the YAML items themselves, so an item that failed to read for another
+     * reason cannot shift the index or line reported for a duplicate.
+     */
+    private static void rejectDuplicateNames(Node root, String key, List<String> errors) {
         Node list = root.fields().get(key);
         if (list == null || list.kind() != Node.Kind.LIST) {
-            return List.of();
+            return;
         }
-        return list.items().stream().filter(n -> n.kind() == Node.Kind.MAP).toList();
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < list.items().size(); i++) {
+            Node name = list.items().get(i).fields().get("name");
+            if (name != null && name.kind() == Node.Kind.SCALAR && !seen.add(name.text())) {
+                errors.add(key + "[" + i + "].name: duplicate name '" + name.text() + "' (" + name.where() + ")");
+            }
+        }
     }
 
     private static DeviceConfig.Device device(Section s) {

@@ -11,7 +11,6 @@ import ai.onnxruntime.OrtSession;
  */
 public final class OrtRuntime {
     private static OrtEnvironment environment;
-    private static int globalThreads;
 
     private OrtRuntime() {}
 
@@ -26,17 +25,11 @@ public final class OrtRuntime {
                 options.setGlobalInterOpNumThreads(1);
                 options.setGlobalSpinControl(false);
                 environment = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "plateau", options);
-                globalThreads = threads;
             } catch (OrtException e) {
                 throw new InferenceException("cannot create the ONNX Runtime environment", e);
             }
         }
         return environment;
-    }
-
-    /** Threads of the shared pool, once created. */
-    public static synchronized int globalThreads() {
-        return globalThreads;
     }
 
     /** Closes what a failed load had opened; the load's own failure is the one reported. */

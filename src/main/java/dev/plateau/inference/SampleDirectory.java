@@ -69,10 +69,4 @@ public record SampleDirectory(Path dir, List<String> labels, List<Sample> sample
             throw new UncheckedIOException("cannot list " + dir, e);
         }
     }
-
-    public int[] countsPerClass() {
-        int[] counts = new int[labels.size()];
-        samples.forEach(s -> counts[s.label()]++);
-        return counts;
-    }
 }

@@ -149,7 +149,6 @@ public final class FineTune {
         report.put("reason", reason);
         report.put("version", version);
         List<HeadLayer> weights = result.bestWeights().get();
-        AtomicReference<Double> fileDiff = new AtomicReference<>();
         NoveltyGraph.Score fittedScore = score;
         Function<float[], float[]> accepted = model;
         Path published = store.write(bundle.manifest().name(), version, dir -> {
@@ -160,8 +159,7 @@ public final class FineTune {
             Files.write(dir.resolve(ModelBundle.MODEL_FILE), file);
             writeManifest(dir, version, report);
             copyAnchors(dir);
-            fileDiff.set(checkFile(dir, accepted, split.validation(), validation));
-            report.put("file_check_max_abs_diff", fileDiff.get());
+            report.put("file_check_max_abs_diff", checkFile(dir, accepted, split.validation(), validation));
             JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("report.json").toFile(), report);
             Files.writeString(dir.resolve("chart.svg"), chart);
         });

@@ -146,6 +146,22 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void read_duplicateSourceNameAfterABrokenSource_namesTheDuplicatesOwnLine() {
+        String yaml = valid() + """
+                  - name: broken
+                    type: camera
+                    model: m
+                    path: x
+                  - name: cam
+                    type: directory
+                    model: m
+                    path: inbox
+                """;
+        List<String> errors = errors(yaml);
+        assertTrue(errors.contains("sources[2].name: duplicate name 'cam' (18:11)"), errors.toString());
+    }
+
+    @Test
     void read_duplicateKey_isAnError() {
         ConfigException e = assertThrows(ConfigException.class, () -> read(valid() + "state_dir: /other\n"));
         assertTrue(e.getMessage().contains("duplicate key 'state_dir'"), e.getMessage());

@@ -11,6 +11,7 @@ import dev.plateau.daemon.Daemon;
 import dev.plateau.store.ModelStore;
 import dev.plateau.testing.TinyDevice;
 import dev.plateau.testing.TinyModels;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -27,14 +28,19 @@ class DaemonFleetTest {
     @TempDir
     Path tmp;
 
+    /** The tiny device as {@code node}, with the test broker and any further {@code mqtt} settings. */
+    private DeviceConfig device(Broker broker, String node, String mqttExtra) throws IOException {
+        Path configFile = TinyDevice.config(tmp, null);
+        Files.writeString(configFile, Files.readString(configFile).replace("node: child", "node: " + node)
+                + "mqtt: {broker: \"" + broker.uri() + "\"" + mqttExtra + "}\n");
+        return ConfigLoader.load(configFile);
+    }
+
     @Test
     void daemon_activateCommand_swapsModelAndReportsIt() throws Exception {
         Broker broker = Broker.get();
-        Path configFile = TinyDevice.config(tmp, null);
         String node = "daemon-" + Broker.freePort();
-        Files.writeString(configFile, Files.readString(configFile).replace("node: child", "node: " + node)
-                + "mqtt: {broker: \"" + broker.uri() + "\", health_period_s: 1}\n");
-        DeviceConfig config = ConfigLoader.load(configFile);
+        DeviceConfig config = device(broker, node, ", health_period_s: 1");
         Topics topics = new Topics("test", node);
         String replies = "fleet/replies/" + node;
         try (Observer fleetSide = new Observer(broker, replies, topics.status(), topics.event("model-activated"),
@@ -74,11 +80,8 @@ class DaemonFleetTest {
     @Test
     void daemon_labelThenFinetuneCommands_runTheGuardedFineTuneAndReportTheDecision() throws Exception {
         Broker broker = Broker.get();
-        Path configFile = TinyDevice.config(tmp, null);
         String node = "tuner-" + Broker.freePort();
-        Files.writeString(configFile, Files.readString(configFile).replace("node: child", "node: " + node)
-                + "mqtt: {broker: \"" + broker.uri() + "\"}\n");
-        DeviceConfig config = ConfigLoader.load(configFile);
+        DeviceConfig config = device(broker, node, "");
         Topics topics = new Topics("test", node);
         String replies = "fleet/replies/" + node;
         try (Observer fleetSide = new Observer(broker, replies, topics.status());
