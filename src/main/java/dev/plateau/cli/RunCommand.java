@@ -4,10 +4,11 @@ import dev.plateau.config.ConfigException;
 import dev.plateau.config.ConfigLoader;
 import dev.plateau.config.DeviceConfig;
 import dev.plateau.daemon.Daemon;
-import dev.plateau.daemon.Signals;
 import dev.plateau.daemon.LogSetup;
+import dev.plateau.daemon.Signals;
 import dev.plateau.daemon.SystemdNotifier;
 import dev.plateau.daemon.Termination;
+import dev.plateau.fleet.FleetException;
 import dev.plateau.model.BundleException;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -50,6 +51,10 @@ final class RunCommand implements Callable<Integer> {
                 Logger.error("cannot start: {}", e.getMessage());
                 // A model that will not load is a configuration problem: a restart cannot fix it.
                 throw new ConfigException(config.toString(), List.of("models: " + e.getMessage()));
+            } catch (FleetException e) {
+                Logger.error("cannot start: {}", e.getMessage());
+                // An unreadable keystore or password file: as above.
+                throw new ConfigException(config.toString(), List.of(e.getMessage()));
             } catch (IllegalArgumentException e) {
                 Logger.error("cannot start: {}", e.getMessage());
                 // e.g. a replay source with nothing to replay: as above.

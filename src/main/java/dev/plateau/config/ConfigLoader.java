@@ -219,12 +219,36 @@ public final class ConfigLoader {
         Integer expiry = s.integer("session_expiry_s", 0, Integer.MAX_VALUE, 86_400);
         Integer health = s.integer("health_period_s", 1, 86_400, 30);
         Boolean results = s.bool("publish_results", false);
+        Section tlsSection = s.section("tls", false);
+        MqttConfig.Tls tls = tlsSection == null ? null : tls(tlsSection);
+        if (tls != null && uri != null && !MqttConfig.TLS_SCHEMES.contains(uri.getScheme())) {
+            s.error("tls", "TLS settings need a TLS broker (scheme one of "
+                    + MqttConfig.TLS_SCHEMES.stream().sorted().toList() + "), found '" + uri + "'",
+                    s.node().fields().get("tls"));
+        }
         s.finish();
         if (uri == null || clientId == null) {
             return null;
         }
         return new MqttConfig(uri, clientId, Optional.ofNullable(username), Optional.ofNullable(passwordFile),
-                keepAlive, expiry, health, results);
+                Optional.ofNullable(tls), keepAlive, expiry, health, results);
+    }
+
+    private static MqttConfig.Tls tls(Section s) {
+        Path truststore = s.file("truststore", false);
+        Path truststorePassword = s.file("truststore_password_file", false);
+        Path keystore = s.file("keystore", false);
+        Path keystorePassword = s.file("keystore_password_file", false);
+        if (keystore != null && keystorePassword == null) {
+            s.error("keystore_password_file", "required with keystore: the file holding the keystore's password",
+                    s.node());
+        }
+        if (truststorePassword != null && truststore == null) {
+            s.error("truststore", "required with truststore_password_file", s.node());
+        }
+        s.finish();
+        return new MqttConfig.Tls(Optional.ofNullable(truststore), Optional.ofNullable(truststorePassword),
+                Optional.ofNullable(keystore), Optional.ofNullable(keystorePassword));
     }
 
     private static DeviceConfig.Logging logging(Section s) {

@@ -9,6 +9,11 @@ import dev.plateau.inference.OrtRuntime;
 import dev.plateau.sensor.DirectorySource;
 import dev.plateau.sensor.ReplaySource;
 import dev.plateau.sensor.Source;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.plateau.config.MqttConfig;
+import dev.plateau.fleet.Command;
+import dev.plateau.fleet.CommandHandler;
+import dev.plateau.fleet.CommandRejectedException;
 import dev.plateau.fleet.Fleet;
 import dev.plateau.fleet.FleetSettings;
 import dev.plateau.fleet.Outbox;
@@ -59,7 +64,13 @@ public final class Daemon implements AutoCloseable {
     private final List<Progress> progress = new ArrayList<>();
     private volatile List<ModelSlot> running = List.of();
     private Optional<SampleStore> samples = Optional.empty();
+    /** The configuration file as last (re)loaded; models, sources and the like stay as started. */
     private DeviceConfig current;
+    /** The fleet's {@code set-config} changes, laid over the file's live settings. */
+    private ObjectNode overrides;
+    private LiveSettings live;
+    private InputReports reports;
+    private FleetCommands fleetCommands;
     private ScheduledExecutorService scheduler;
     private volatile Fleet fleet;
     private ScheduledExecutorService watchdogTimer;
@@ -113,13 +124,19 @@ public final class Daemon implements AutoCloseable {
                         engine.manifest().input().shape());
             }
             current = config;
+            overrides = LiveSettings.load(config.stateDir());
+            live = LiveSettings.of(config).with(overrides);
+            if (!overrides.isEmpty()) {
+                Logger.info("fleet settings over the configuration file: {}", overrides);
+            }
             samples = config.samples().enabled()
-                    ? Optional.of(SampleStore.open(config.stateDir(), config.samples().maxPerModel(), clock))
+                    ? Optional.of(SampleStore.open(config.stateDir(), live.samplesMaxPerModel(), clock))
                     : Optional.empty();
+            reports = new InputReports(InputReports.Sink.fleet(() -> fleet), clock, live.publishResults());
             scheduler = Executors.newScheduledThreadPool(2, named("plateau-sources"));
             for (SourceConfig sc : config.sources()) {
                 Progress marks = new Progress(sc.name(), period(sc), monotonic);
-                ProgressHandler handler = new ProgressHandler(new Pipeline(slots.get(sc.model()), samples), marks);
+                ProgressHandler handler = new ProgressHandler(new Pipeline(slots.get(sc.model()), samples, reports), marks);
                 SourceScheduler view = new SourceScheduler(scheduler, marks);
                 Source source = sc instanceof SourceConfig.Replay r
                         ? new ReplaySource(r, handler, view)
@@ -132,10 +149,17 @@ public final class Daemon implements AutoCloseable {
                     TimeUnit.MILLISECONDS);
             scheduler.scheduleWithFixedDelay(this::followStore, STORE_POLL.toMillis(), STORE_POLL.toMillis(),
                     TimeUnit.MILLISECONDS);
+            scheduler.scheduleAtFixedRate(reports::flush, InputReports.PERIOD.toMillis(),
+                    InputReports.PERIOD.toMillis(), TimeUnit.MILLISECONDS);
             running = List.copyOf(slots.values());
             if (config.mqtt().isPresent()) {
-                fleet = Fleet.start(FleetSettings.of(config, clock), this::health,
-                        new FleetCommands(store, slots, samples, config.stateDir(), clock, this::decision).handlers());
+                MqttConfig m = config.mqtt().get();
+                FleetSettings settings = FleetSettings.of(m.withLive(live.healthPeriodSeconds(), live.publishResults()),
+                        config.device().group(), config.device().node(), config.stateDir(), clock);
+                fleetCommands = new FleetCommands(store, slots, samples, config.stateDir(), clock, this::decision);
+                Map<String, CommandHandler> handlers = new LinkedHashMap<>(fleetCommands.handlers());
+                handlers.put("set-config", this::setConfig);
+                fleet = Fleet.start(settings, this::health, handlers);
             }
         } catch (IOException e) {
             close();
@@ -206,6 +230,11 @@ public final class Daemon implements AutoCloseable {
             m.put("errors", s.errors());
             m.put("latency_p50_us", s.p50Micros());
             m.put("latency_p99_us", s.p99Micros());
+            m.put("probation", slot.probation());
+            FleetCommands commands = fleetCommands;
+            if (commands != null) {
+                commands.lastFineTune(slot.name()).ifPresent(f -> m.put("last_finetune", f));
+            }
             out.put(slot.name(), m);
         }
         return out;
@@ -227,34 +256,86 @@ public final class Daemon implements AutoCloseable {
     public record Reload(List<String> applied, List<String> needRestart) {}
 
     /**
-     * Applies the parts of {@code next} that are safe to change while running (the sample
-     * store's size) and names every other section that differs: models, sources, state and the
-     * logging set-up are built once at start.
+     * Applies the parts of {@code next} that are safe to change while running ({@link LiveSettings},
+     * under any fleet overrides) and names every other section that differs: models, sources,
+     * state and the logging set-up are built once at start.
      */
     public synchronized Reload reload(DeviceConfig next) {
-        List<String> applied = new ArrayList<>();
         List<String> restart = new ArrayList<>();
-        DeviceConfig was = current == null ? config : current;
-        if (next.samples().enabled() != was.samples().enabled()) {
-            restart.add("samples.enabled");
-        } else if (next.samples().maxPerModel() != was.samples().maxPerModel() && samples.isPresent()) {
-            samples.get().resize(next.samples().maxPerModel());
-            applied.add("samples.max_per_model=" + next.samples().maxPerModel());
-        }
-        compare(restart, "device", was.device(), next.device());
-        compare(restart, "state_dir", was.stateDir(), next.stateDir());
-        compare(restart, "inference", was.inference(), next.inference());
-        compare(restart, "models", was.models(), next.models());
-        compare(restart, "sources", was.sources(), next.sources());
-        compare(restart, "mqtt", was.mqtt(), next.mqtt());
-        compare(restart, "logging", was.logging(), next.logging());
-        if (!applied.isEmpty()) {
-            current = new DeviceConfig(was.device(), was.stateDir(), was.inference(), was.models(), was.sources(),
-                    new DeviceConfig.Samples(was.samples().enabled(), next.samples().maxPerModel()), was.mqtt(),
-                    was.logging());
-        }
+        compare(restart, "samples.enabled", config.samples().enabled(), next.samples().enabled());
+        compare(restart, "device", config.device(), next.device());
+        compare(restart, "state_dir", config.stateDir(), next.stateDir());
+        compare(restart, "inference", config.inference(), next.inference());
+        compare(restart, "models", config.models(), next.models());
+        compare(restart, "sources", config.sources(), next.sources());
+        compare(restart, "mqtt", config.mqtt().map(Daemon::restartPart), next.mqtt().map(Daemon::restartPart));
+        compare(restart, "logging", config.logging(), next.logging());
+        current = next;
+        List<String> applied = applyLive(LiveSettings.of(next).with(overrides));
         Logger.info("reload: applied {}; changed but need a restart {}", applied, restart);
         return new Reload(List.copyOf(applied), List.copyOf(restart));
+    }
+
+    /** The mqtt settings that need a new connection; health period and result publishing do not. */
+    private static MqttConfig restartPart(MqttConfig m) {
+        return m.withLive(1, false);
+    }
+
+    /** Makes {@code next} the live settings; returns what changed as {@code key=value}. */
+    private List<String> applyLive(LiveSettings next) {
+        List<String> applied = new ArrayList<>();
+        if (next.samplesMaxPerModel() != live.samplesMaxPerModel()) {
+            samples.ifPresent(store -> store.resize(next.samplesMaxPerModel()));
+            applied.add("samples.max_per_model=" + next.samplesMaxPerModel());
+        }
+        if (next.healthPeriodSeconds() != live.healthPeriodSeconds()) {
+            Fleet link = fleet;
+            if (link != null) {
+                link.healthPeriod(Duration.ofSeconds(next.healthPeriodSeconds()));
+            }
+            applied.add("mqtt.health_period_s=" + next.healthPeriodSeconds());
+        }
+        if (next.publishResults() != live.publishResults()) {
+            reports.publishResults(next.publishResults());
+            applied.add("mqtt.publish_results=" + next.publishResults());
+        }
+        live = next;
+        return applied;
+    }
+
+    /**
+     * {@code set-config {key: value, ...}} changes live settings and keeps them across restarts;
+     * {@code set-config {reset: true}} drops every such change, back to the configuration file.
+     */
+    private CommandHandler.Work setConfig(Command c) throws CommandRejectedException {
+        boolean reset = c.args().has("reset");
+        ObjectNode changes;
+        if (reset) {
+            if (c.args().size() != 1 || !c.args().get("reset").asBoolean(false)) {
+                throw new CommandRejectedException("reset: expected {\"reset\": true} alone, found " + c.args());
+            }
+            changes = null;
+        } else {
+            try {
+                changes = LiveSettings.check(c.args());
+            } catch (IllegalArgumentException e) {
+                throw new CommandRejectedException(e.getMessage());
+            }
+        }
+        return () -> {
+            synchronized (this) {
+                ObjectNode next = changes == null ? overrides.objectNode() : overrides.deepCopy().setAll(changes);
+                LiveSettings.save(config.stateDir(), next);
+                overrides = next;
+                List<String> applied = applyLive(LiveSettings.of(current).with(next));
+                Logger.info("set-config {}: applied {}; fleet settings now {}", c.cmdId(), applied, next);
+                Map<String, Object> result = new LinkedHashMap<>();
+                result.put("applied", applied);
+                result.put("settings", live.asMap());
+                result.put("overrides", next);
+                return result;
+            }
+        };
     }
 
     private static void compare(List<String> restart, String section, Object was, Object next) {

@@ -13,6 +13,7 @@ import dev.plateau.tuning.TuningConfig;
 import dev.plateau.tuning.TuningDataException;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -21,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
 import java.util.stream.Stream;
 
@@ -37,6 +39,8 @@ final class FleetCommands {
     private final Path workDir;
     private final Clock clock;
     private final BiConsumer<String, Map<String, Object>> events;
+    /** Per model, when the last fine-tune ended and its decision; read by health reports. */
+    private final Map<String, Map<String, Object>> lastFineTune = new ConcurrentHashMap<>();
 
     FleetCommands(ModelStore store, Map<String, ModelSlot> slots, Optional<SampleStore> samples, Path stateDir,
                   Clock clock, BiConsumer<String, Map<String, Object>> events) {
@@ -51,6 +55,11 @@ final class FleetCommands {
     Map<String, CommandHandler> handlers() {
         return Map.of("activate", this::activate, "rollback", this::rollback, "label", this::label,
                 "finetune", this::finetune);
+    }
+
+    /** When the last fine-tune of {@code model} ended, its decision and reason. */
+    Optional<Map<String, Object>> lastFineTune(String model) {
+        return Optional.ofNullable(lastFineTune.get(model));
     }
 
     private SampleStore sampleStore() throws CommandRejectedException {
@@ -85,12 +94,19 @@ final class FleetCommands {
     }
 
     /**
-     * {@code finetune {model, set: {key: value}}}: a guarded fine-tune on the labelled samples
-     * of the sample store; an accepted candidate is activated and goes on probation.
+     * {@code finetune {model, set: {key: value}, data?, val?}}: a guarded fine-tune on the
+     * labelled samples of the sample store, or on a data directory of the device (labels as
+     * sub-directories, as {@code plateau tune} reads it); an accepted candidate is activated and
+     * goes on probation.
      */
     private CommandHandler.Work finetune(Command c) throws CommandRejectedException {
         ModelSlot slot = model(c);
-        SampleStore store = sampleStore();
+        Optional<Path> dataDir = directory(c, "data");
+        Optional<Path> valDir = directory(c, "val");
+        if (valDir.isPresent() && dataDir.isEmpty()) {
+            throw new CommandRejectedException("val: only with data (a validation directory for a data directory)");
+        }
+        SampleStore store = dataDir.isPresent() ? null : sampleStore();
         Map<String, String> overrides = new LinkedHashMap<>();
         JsonNode set = c.args().path("set");
         if (!set.isMissingNode() && !set.isObject()) {
@@ -104,18 +120,23 @@ final class FleetCommands {
             throw new CommandRejectedException(e.getMessage());
         }
         return () -> {
-            Path data = workDir.resolve(c.cmdId().replaceAll("[^A-Za-z0-9._-]", "_"));
+            Path exported = workDir.resolve(c.cmdId().replaceAll("[^A-Za-z0-9._-]", "_"));
             try {
-                Map<String, Integer> counts = store.exportLabelled(slot.name(), data);
-                if (counts.isEmpty()) {
-                    throw new TuningDataException("no labelled samples of " + slot.name()
-                            + " in the sample store; label some first with the label command");
-                }
-                FineTune.Outcome outcome = new FineTune(ModelBundle.open(slot.engine().bundle().dir()), this.store,
-                        config, clock).run(data, null);
+                Path data = dataDir.orElse(exported);
                 Map<String, Object> result = new LinkedHashMap<>();
                 result.put("model", slot.name());
-                result.put("samples", counts);
+                if (store != null) {
+                    Map<String, Integer> counts = store.exportLabelled(slot.name(), exported);
+                    if (counts.isEmpty()) {
+                        throw new TuningDataException("no labelled samples of " + slot.name()
+                                + " in the sample store; label some first with the label command");
+                    }
+                    result.put("samples", counts);
+                } else {
+                    result.put("data", data.toString());
+                }
+                FineTune.Outcome outcome = new FineTune(ModelBundle.open(slot.engine().bundle().dir()), this.store,
+                        config, clock).run(data, valDir.orElse(null));
                 result.put("decision", outcome.accepted() ? "accepted" : "rejected");
                 result.put("reason", outcome.reason());
                 if (outcome.accepted()) {
@@ -123,17 +144,41 @@ final class FleetCommands {
                     this.store.activate(slot.name(), version, "fine-tune " + c.cmdId() + ": " + outcome.reason());
                     result.put("version", version);
                 }
-                events.accept(outcome.accepted() ? "finetune-accepted" : "finetune-rejected", result);
+                decided(slot.name(), outcome.accepted() ? "finetune-accepted" : "finetune-rejected", result);
                 return result;
             } catch (TuningDataException | BudgetExceededException e) {
-                Map<String, Object> result = new LinkedHashMap<>(Map.of("model", slot.name(), "decision", "rejected",
-                        "reason", e.getMessage()));
-                events.accept("finetune-rejected", result);
+                decided(slot.name(), "finetune-rejected", new LinkedHashMap<>(Map.of("model", slot.name(),
+                        "decision", "rejected", "reason", e.getMessage())));
                 throw e;
             } finally {
-                deleteTree(data);
+                deleteTree(exported);
             }
         };
+    }
+
+    private void decided(String model, String event, Map<String, Object> result) {
+        lastFineTune.put(model, Map.of("at", clock.instant().toString(), "decision", result.get("decision"),
+                "reason", String.valueOf(result.get("reason"))));
+        events.accept(event, result);
+    }
+
+    /** An optional argument naming an existing directory of the device, by absolute path. */
+    private static Optional<Path> directory(Command c, String arg) throws CommandRejectedException {
+        JsonNode v = c.args().get(arg);
+        if (v == null) {
+            return Optional.empty();
+        }
+        Path dir = null;
+        try {
+            dir = v.isTextual() ? Path.of(v.asText()) : null;
+        } catch (InvalidPathException e) {
+            // Named in the rejection below.
+        }
+        if (dir == null || !dir.isAbsolute() || !Files.isDirectory(dir)) {
+            throw new CommandRejectedException(arg + ": expected the absolute path of a directory on the device, found "
+                    + v);
+        }
+        return Optional.of(dir);
     }
 
     private static void deleteTree(Path dir) throws IOException {

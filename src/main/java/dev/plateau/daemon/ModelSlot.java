@@ -44,6 +44,8 @@ final class ModelSlot implements AutoCloseable {
     private volatile int version;
     private FigureCounter figures = new FigureCounter();
     private Probation probation;
+    /** What health reports show of probation; written under the slot's lock, read without it. */
+    private volatile Map<String, Object> probationView = Map.of("state", "none");
 
     private ModelSlot(String name, ModelStore store, OrtEnvironment env, int threads, Clock clock,
                       ProbationPolicy policy, BiConsumer<String, Map<String, Object>> events) {
@@ -84,6 +86,11 @@ final class ModelSlot implements AutoCloseable {
 
     ModelStats.Snapshot stats() {
         return engine.stats().snapshot();
+    }
+
+    /** {@code state} (none, running, kept, rolled_back, superseded), the version and the reason; lock-free. */
+    Map<String, Object> probation() {
+        return probationView;
     }
 
     private InferenceEngine loadChecked(Path dir) {
@@ -153,8 +160,11 @@ final class ModelSlot implements AutoCloseable {
         }
         Probation ended = probation;
         probation = null;
-        ended.decision().ifPresent(d -> Logger.info("probation {} v{}: {} ({})", name, d.version(),
-                d.state().name().toLowerCase(), d.reason()));
+        ended.decision().ifPresent(d -> {
+            Logger.info("probation {} v{}: {} ({})", name, d.version(), d.state().name().toLowerCase(), d.reason());
+            probationView = Map.of("state", d.state().name().toLowerCase(), "version", d.version(),
+                    "reason", d.reason());
+        });
         if (state == Probation.State.ROLLED_BACK) {
             ended.decision().ifPresent(d -> events.accept("rollback", event("version", store.active(name),
                     "from", d.version(), "reason", d.reason())));
@@ -195,10 +205,13 @@ final class ModelSlot implements AutoCloseable {
             if (baseline.isPresent() && baseline.get().samples() > 0) {
                 probation = new Probation(store, new ModelStore.Activation(name, next, previous), baseline.get(),
                         policy, clock, d -> { });
+                probationView = Map.of("state", "running", "version", next, "since", clock.instant().toString());
             } else {
                 store.record(name, "probation-skipped", "version", next, "reason",
                         "no recorded figures of version " + previous + " to compare with");
                 Logger.warn("model {}: version {} not on probation: no figures of version {} yet", name, next, previous);
+                probationView = Map.of("state", "none", "version", next, "reason", "no figures of version "
+                        + previous + " to compare with");
             }
         }
     }

@@ -10,14 +10,26 @@ import java.nio.file.Path;
 import java.util.Optional;
 import org.tinylog.Logger;
 
-/** Infers one source's inputs on its model and sends results to the log and the sample store. */
+/**
+ * Infers one source's inputs on its model and sends results to the log, the sample store and a
+ * {@link Listener} (the fleet's result topic and input-rejected events).
+ */
 final class Pipeline implements InputHandler {
+    /** Told of every outcome, on the source's thread; must return quickly. */
+    interface Listener {
+        void inferred(String source, String model, int version, Path input, Prediction p);
+
+        void rejected(String source, String model, InputRejectedException.Reason reason, String detail);
+    }
+
     private final ModelSlot slot;
     private final Optional<SampleStore> samples;
+    private final Listener listener;
 
-    Pipeline(ModelSlot slot, Optional<SampleStore> samples) {
+    Pipeline(ModelSlot slot, Optional<SampleStore> samples, Listener listener) {
         this.slot = slot;
         this.samples = samples;
+        this.listener = listener;
     }
 
     @Override
@@ -29,6 +41,7 @@ final class Pipeline implements InputHandler {
             p = slot.infer(file);
         } catch (InputRejectedException e) {
             Logger.warn("input-rejected source={} model={} reason={}: {}", source, model, e.reason(), e.getMessage());
+            listener.rejected(source, model, e.reason(), e.getMessage());
             return new Result(Outcome.REJECTED, e.reason() + ": " + e.getMessage());
         } catch (InferenceException e) {
             Logger.error(e, "inference-failed source={} model={} v{} file={}", source, model, version, file);
@@ -37,6 +50,7 @@ final class Pipeline implements InputHandler {
         Logger.info("result source={} model={} v{} file={} label={} score={} latency_us={}", source, model, version,
                 file.getFileName(), p.label(), String.format("%.3f", p.score()), p.latencyMicros());
         samples.ifPresent(store -> keep(store, source, model, version, file, p));
+        listener.inferred(source, model, version, file, p);
         return Result.INFERRED;
     }
 

@@ -63,9 +63,21 @@ final class ConnectLoop {
             } else if (!stopped) {
                 Duration wait = backoff.delay(failures++);
                 Logger.warn("fleet: cannot connect to {} (attempt {}: {}); next try in {} ms", broker, failures,
-                        failure.getMessage(), wait.toMillis());
+                        describe(failure), wait.toMillis());
                 scheduler.schedule(this::tryOnce, wait);
             }
         });
+    }
+
+    /**
+     * Paho wraps TLS and socket failures as "Untranslated MqttException"; the cause says what
+     * went wrong (a certificate not trusted, a name not matching, a refused connection).
+     */
+    static String describe(Throwable failure) {
+        StringBuilder b = new StringBuilder(String.valueOf(failure.getMessage()));
+        for (Throwable c = failure.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
+            b.append(": ").append(c.getClass().getSimpleName()).append(' ').append(c.getMessage());
+        }
+        return b.toString();
     }
 }

@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -49,6 +50,9 @@ public final class Fleet implements AutoCloseable {
     private final Instant started;
     private final Path sessionFile;
     private final AtomicLong session = new AtomicLong();
+    private final AtomicLong resultsDropped = new AtomicLong();
+    private volatile Duration healthPeriod;
+    private ScheduledFuture<?> healthTask;
     private boolean closed;
 
     private Fleet(FleetSettings settings, Supplier<Map<String, ?>> health, Map<String, CommandHandler> handlers) {
@@ -56,6 +60,7 @@ public final class Fleet implements AutoCloseable {
         this.topics = new Topics(settings.group(), settings.node());
         this.health = health;
         this.started = settings.clock().instant();
+        this.healthPeriod = settings.healthPeriod();
         this.outbox = Outbox.open(settings.stateDir(), settings.outboxCapacity(), settings.clock());
         this.sessionFile = settings.stateDir().resolve("fleet-session");
         this.session.set(readSession(sessionFile));
@@ -82,8 +87,7 @@ public final class Fleet implements AutoCloseable {
     public static Fleet start(FleetSettings settings, Supplier<Map<String, ?>> health,
                               Map<String, CommandHandler> handlers) {
         Fleet fleet = new Fleet(settings, health, handlers);
-        long period = settings.healthPeriod().toMillis();
-        fleet.linkExecutor.scheduleAtFixedRate(fleet::publishHealth, period, period, TimeUnit.MILLISECONDS);
+        fleet.linkExecutor.execute(fleet::scheduleHealth);
         fleet.linkExecutor.scheduleAtFixedRate(fleet.pump::pump, PUMP_PERIOD.toMillis(), PUMP_PERIOD.toMillis(),
                 TimeUnit.MILLISECONDS);
         fleet.link.start();
@@ -101,21 +105,15 @@ public final class Fleet implements AutoCloseable {
         o.setAutomaticReconnectDelay(1, (int) Math.max(1, settings.backoffMax().toSeconds()));
         o.setHttpsHostnameVerificationEnabled(true);
         settings.mqtt().username().ifPresent(o::setUserName);
-        settings.mqtt().passwordFile().ifPresent(file -> o.setPassword(password(file)));
+        settings.mqtt().passwordFile().ifPresent(file -> o.setPassword(
+                Secrets.read("mqtt.password_file", file).getBytes(StandardCharsets.UTF_8)));
+        settings.mqtt().tls().ifPresent(tls -> o.setSocketFactory(TlsSockets.factory(tls)));
         ObjectNode will = Json.envelope(settings.clock());
         will.put("state", "offline");
         will.put("reason", "connection lost");
         MqttMessage message = new MqttMessage(Json.bytes(will), 1, true, new MqttProperties());
         o.setWill(topics.status(), message);
         return o;
-    }
-
-    private static byte[] password(Path file) {
-        try {
-            return Files.readString(file, StandardCharsets.UTF_8).strip().getBytes(StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new FleetException("mqtt.password_file: cannot read " + file, e);
-        }
     }
 
     /**
@@ -127,6 +125,26 @@ public final class Fleet implements AutoCloseable {
         Outbox.Added added = outbox.add(type, kind, body);
         linkExecutor.execute(pump::pump);
         return added;
+    }
+
+    /**
+     * Publishes one inference result on {@code result/{model}}: QoS 0 and never queued, a result
+     * is only worth something now. Without a connection, or when the client's window is full, it
+     * is counted in health as {@code results_dropped}.
+     */
+    public void result(String model, Map<String, ?> body) {
+        if (!link.isConnected()) {
+            resultsDropped.incrementAndGet();
+            return;
+        }
+        ObjectNode node = Json.envelope(settings.clock());
+        node.put("model", model);
+        node.setAll(Json.MAPPER.<ObjectNode>valueToTree(body));
+        link.publish(topics.result(model), Json.bytes(node), 0, false, null).whenComplete((ok, failure) -> {
+            if (failure != null) {
+                resultsDropped.incrementAndGet();
+            }
+        });
     }
 
     public boolean connected() {
@@ -161,6 +179,21 @@ public final class Fleet implements AutoCloseable {
         return node;
     }
 
+    /** Reports health every {@code period} from now on; the first report follows one period after this. */
+    public void healthPeriod(Duration period) {
+        healthPeriod = period;
+        linkExecutor.execute(this::scheduleHealth);
+    }
+
+    // On the link's thread, so a reschedule never races another.
+    private void scheduleHealth() {
+        if (healthTask != null) {
+            healthTask.cancel(false);
+        }
+        long period = healthPeriod.toMillis();
+        healthTask = linkExecutor.scheduleAtFixedRate(this::publishHealth, period, period, TimeUnit.MILLISECONDS);
+    }
+
     private void publishHealth() {
         if (!link.isConnected()) {
             return;
@@ -170,8 +203,9 @@ public final class Fleet implements AutoCloseable {
             node.put("uptime_s", Duration.between(started, settings.clock().instant()).toSeconds());
             node.setAll(Json.MAPPER.<ObjectNode>valueToTree(ProcessMetrics.snapshot(settings.stateDir())));
             node.put("outbox", outbox.size());
+            node.put("results_dropped", resultsDropped.get());
             node.set("models", Json.MAPPER.valueToTree(health.get()));
-            link.publish(topics.health(), Json.bytes(node), 0, false, settings.healthPeriod().multipliedBy(2));
+            link.publish(topics.health(), Json.bytes(node), 0, false, healthPeriod.multipliedBy(2));
         } catch (RuntimeException e) {
             // A failed report must not cancel the schedule: the next period tries again.
             Logger.error(e, "fleet: health report failed");

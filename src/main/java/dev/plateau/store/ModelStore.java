@@ -43,7 +43,7 @@ import org.tinylog.Logger;
  */
 public final class ModelStore {
     public static final int SHIPPED = 0;
-    private static final String TMP_PREFIX = ".tmp-";
+    private static final String TMP_PREFIX = DurableFiles.TMP_PREFIX;
     private static final String DEL_PREFIX = ".del-";
     private static final String IMPORT_PREFIX = ".import-";
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}");
@@ -243,7 +243,7 @@ public final class ModelStore {
             Hashes.write(tmp, Hashes.compute(tmp));
             fsyncTree(tmp);
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            fsync(parent);
+            DurableFiles.fsync(parent);
             journal(model).append("written", "version", version);
             return target;
         } catch (IOException e) {
@@ -267,7 +267,7 @@ public final class ModelStore {
             Files.createDirectories(versionsDir(model));
             Path shippedAbs = shippedBundle.toAbsolutePath().normalize();
             if (!shipped(model).equals(Optional.of(shippedAbs))) {
-                replaceAtomically(modelDir(model).resolve("shipped"), shippedAbs + "\n");
+                DurableFiles.replace(modelDir(model).resolve("shipped"), shippedAbs + "\n");
                 journal.append("shipped", "version", SHIPPED, "path", shippedAbs.toString());
             }
             removeStrays(model, findings);
@@ -299,7 +299,7 @@ public final class ModelStore {
                 }
             }
         }
-        fsync(versions);
+        DurableFiles.fsync(versions);
     }
 
     private void checkActive(String model, List<String> findings) throws IOException {
@@ -419,7 +419,7 @@ public final class ModelStore {
     private void markKeptLocked(String model, int version, String reason) {
         TreeSet<Integer> kept = kept(model);
         if (kept.add(version)) {
-            replaceAtomically(modelDir(model).resolve("kept"), String.join(" ", kept.stream().map(String::valueOf)
+            DurableFiles.replace(modelDir(model).resolve("kept"), String.join(" ", kept.stream().map(String::valueOf)
                     .toList()) + "\n");
         }
         journal(model).append("kept", "version", version, "reason", reason);
@@ -448,7 +448,7 @@ public final class ModelStore {
     public void recordFigures(String model, int version, Figures figures) {
         try {
             Files.createDirectories(modelDir(model).resolve("figures"));
-            replaceAtomically(modelDir(model).resolve("figures").resolve(String.format("%04d.json", version)),
+            DurableFiles.replace(modelDir(model).resolve("figures").resolve(String.format("%04d.json", version)),
                     Hashes.JSON.writeValueAsString(figures));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot record figures of " + model + " version " + version, e);
@@ -709,7 +709,7 @@ public final class ModelStore {
                 }
                 Path doomed = versionsDir(model).resolve(DEL_PREFIX + String.format("%04d", v));
                 Files.move(versionDir(model, v), doomed, StandardCopyOption.ATOMIC_MOVE);
-                fsync(versionsDir(model));
+                DurableFiles.fsync(versionsDir(model));
                 deleteTree(doomed);
                 journal(model).append("pruned", "version", v, "reason", "retention keeps the last " + keepLast
                         + " and " + protectedVersions);
@@ -726,8 +726,8 @@ public final class ModelStore {
         Files.createDirectories(q);
         Path target = q.resolve(String.format("%04d", version) + "-" + clock.instant().toString().replace(':', '-'));
         Files.move(versionDir(model, version), target, StandardCopyOption.ATOMIC_MOVE);
-        fsync(versionsDir(model));
-        fsync(q);
+        DurableFiles.fsync(versionsDir(model));
+        DurableFiles.fsync(q);
         journal(model).append("quarantined", "version", version, "reason", reason,
                 "moved_to", modelDir(model).relativize(target).toString());
     }
@@ -753,22 +753,8 @@ public final class ModelStore {
     }
 
     private void writeActive(String model, int version, int previous) {
-        replaceAtomically(modelDir(model).resolve("active"), version + "\n" + (previous >= 0 && previous != version
+        DurableFiles.replace(modelDir(model).resolve("active"), version + "\n" + (previous >= 0 && previous != version
                 ? "previous=" + previous + "\n" : ""));
-    }
-
-    /** Write-temp, fsync, rename over, fsync the directory. */
-    private static void replaceAtomically(Path file, String content) {
-        Path tmp = file.resolveSibling(TMP_PREFIX + file.getFileName());
-        try {
-            Files.createDirectories(file.getParent());
-            Files.writeString(tmp, content, StandardCharsets.UTF_8);
-            fsync(tmp);
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            fsync(file.getParent());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot replace " + file, e);
-        }
     }
 
     private Journal journal(String model) {
@@ -782,19 +768,11 @@ public final class ModelStore {
         return model;
     }
 
-    static void fsync(Path path) throws IOException {
-        // Directories are opened read-only; fsync on them makes a rename inside them durable.
-        try (FileChannel channel = FileChannel.open(path, Files.isDirectory(path)
-                ? StandardOpenOption.READ : StandardOpenOption.WRITE)) {
-            channel.force(true);
-        }
-    }
-
     private static void fsyncTree(Path dir) throws IOException {
         try (Stream<Path> walk = Files.walk(dir)) {
             // Deepest first, so each directory is synced after the entries made in it.
             for (Path p : walk.sorted(Comparator.comparingInt(Path::getNameCount).reversed()).toList()) {
-                fsync(p);
+                DurableFiles.fsync(p);
             }
         }
     }

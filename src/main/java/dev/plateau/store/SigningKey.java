@@ -90,8 +90,8 @@ public final class SigningKey {
                 // Not a POSIX file system: the key is as private as its directory.
             }
             Files.writeString(key, Base64.getEncoder().encodeToString(privateKey.getEncoded()) + "\n");
-            ModelStore.fsync(key);
-            ModelStore.fsync(pub);
+            DurableFiles.fsync(key);
+            DurableFiles.fsync(pub);
             return key;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write key " + name + " to " + dir, e);

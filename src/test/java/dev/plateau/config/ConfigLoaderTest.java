@@ -146,6 +146,24 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void read_tls_readsStoresAndRefusesWhatCannotWork() throws IOException {
+        DeviceConfig c = read(valid() + "mqtt:\n  broker: mqtts://fleet.example:8883\n  tls:\n"
+                + "    truststore: /etc/plateau/ca.p12\n    keystore: /etc/plateau/device.p12\n"
+                + "    keystore_password_file: /etc/plateau/device.pw\n");
+        MqttConfig.Tls tls = c.mqtt().orElseThrow().tls().orElseThrow();
+        assertEquals(Path.of("/etc/plateau/device.p12"), tls.keystore().orElseThrow());
+        assertTrue(tls.truststorePasswordFile().isEmpty());
+
+        List<String> errors = errors(valid() + "mqtt:\n  broker: tcp://127.0.0.1:1883\n  tls:\n"
+                + "    keystore: /etc/plateau/device.p12\n    trust: x\n");
+        assertTrue(errors.stream().anyMatch(e -> e.startsWith("mqtt.tls.keystore_password_file: required with keystore")),
+                errors.toString());
+        assertTrue(errors.stream().anyMatch(e -> e.startsWith("mqtt.tls.trust: unknown")), errors.toString());
+        assertTrue(errors.stream().anyMatch(e -> e.startsWith("mqtt.tls: TLS settings need a TLS broker")),
+                errors.toString());
+    }
+
+    @Test
     void read_duplicateSourceNameAfterABrokenSource_namesTheDuplicatesOwnLine() {
         String yaml = valid() + """
                   - name: broken

@@ -94,7 +94,8 @@ class DaemonFleetTest {
             for (int i = 0; i < 100 && ids.size() < 20; i++) {
                 Thread.sleep(100);
                 try (Stream<Path> files = Files.list(samples)) {
-                    ids = files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".json"))
+                    ids = files.map(f -> f.getFileName().toString())
+                            .filter(n -> n.endsWith(".json") && !n.startsWith(".tmp-"))
                             .map(n -> n.substring(0, n.length() - 5)).sorted().limit(20).toList();
                 }
             }
@@ -120,6 +121,63 @@ class DaemonFleetTest {
             JsonNode event = events.next(topics.event("finetune-rejected"), WAIT).json();
             assertTrue(event.toString().contains("not better on the new data"), event.toString());
             assertEquals(List.of(), new ModelStore(tmp.resolve("state")).versions("tiny-gray"));
+        }
+    }
+
+    @Test
+    void daemon_setConfig_publishesResultsReportsRejectionsAndKeepsTheChange() throws Exception {
+        Broker broker = Broker.get();
+        String node = "setter-" + Broker.freePort();
+        DeviceConfig config = device(broker, node, ", health_period_s: 3600");
+        Topics topics = new Topics("test", node);
+        String replies = "fleet/replies/" + node;
+        try (Observer fleetSide = new Observer(broker, replies, topics.status(), topics.result("tiny-gray"),
+                topics.health(), topics.event("input-rejected"))) {
+            try (Daemon daemon = new Daemon(config, Clock.systemUTC())) {
+                daemon.start();
+                assertEquals("online", fleetSide.next(topics.status(), WAIT).json().get("state").asText());
+
+                fleetSide.request(topics.command("set-config"), "{\"v\":1,\"cmdId\":\"s-1\",\"args\":"
+                        + "{\"mqtt.health_period_s\":0,\"sources\":[]}}", replies, new byte[] {1});
+                JsonNode refused = fleetSide.next(replies, WAIT).json();
+                assertEquals("rejected", refused.get("state").asText());
+                assertTrue(refused.get("reason").asText().contains("mqtt.health_period_s: expected an integer 1..86400, "
+                        + "found 0"), refused.toString());
+                assertTrue(refused.get("reason").asText().contains("sources: not a setting that can change while "
+                        + "running"), refused.toString());
+                assertTrue(Files.notExists(tmp.resolve("state/fleet-settings.json")), "a refused change stores nothing");
+
+                fleetSide.request(topics.command("set-config"), "{\"v\":1,\"cmdId\":\"s-2\",\"args\":"
+                        + "{\"mqtt.health_period_s\":1,\"mqtt.publish_results\":true}}", replies, new byte[] {2});
+                assertEquals("accepted", fleetSide.next(replies, WAIT).json().get("state").asText());
+                JsonNode done = fleetSide.next(replies, WAIT).json();
+                assertEquals("succeeded", done.get("state").asText(), done.toString());
+                assertEquals("[\"mqtt.health_period_s=1\",\"mqtt.publish_results=true\"]",
+                        done.path("result").path("applied").toString());
+
+                JsonNode result = fleetSide.next(topics.result("tiny-gray"), WAIT).json();
+                assertEquals("middle", result.get("label").asText(), result.toString());
+                assertEquals("cam", result.get("source").asText());
+                fleetSide.next(topics.health(), Duration.ofSeconds(5));
+
+                Files.writeString(tmp.resolve("inbox/broken.png"), "not a png");
+                JsonNode rejected = fleetSide.next(topics.event("input-rejected"), WAIT).json();
+                assertEquals("inbox", rejected.get("source").asText(), rejected.toString());
+                assertEquals(1, rejected.path("reasons").path("unsupported_format").asInt(), rejected.toString());
+            }
+
+            // A restart keeps the fleet's change: results flow again without a new command.
+            try (Daemon daemon = new Daemon(config, Clock.systemUTC())) {
+                daemon.start();
+                fleetSide.next(topics.result("tiny-gray"), WAIT);
+                fleetSide.request(topics.command("set-config"), "{\"v\":1,\"cmdId\":\"s-3\",\"args\":"
+                        + "{\"reset\":true}}", replies, new byte[] {3});
+                assertEquals("accepted", fleetSide.next(replies, WAIT).json().get("state").asText());
+                JsonNode reset = fleetSide.next(replies, WAIT).json();
+                assertEquals("false", reset.path("result").path("settings").path("mqtt.publish_results").asText(),
+                        reset.toString());
+                assertTrue(Files.notExists(tmp.resolve("state/fleet-settings.json")));
+            }
         }
     }
 }

@@ -44,7 +44,7 @@ class FleetTest {
 
     static FleetSettings settings(String uri, String node, Path state, int healthPeriod) {
         MqttConfig mqtt = new MqttConfig(URI.create(uri), "plateau-test-" + node, Optional.empty(), Optional.empty(),
-                30, 3600, healthPeriod, false);
+                Optional.empty(), 30, 3600, healthPeriod, false);
         return FleetSettings.of(mqtt, "test", node, state, Clock.systemUTC())
                 .withBackoff(Duration.ofMillis(50), Duration.ofMillis(200));
     }
