@@ -58,7 +58,8 @@ public final class ConfigLoader {
         rejectDuplicateNames(root, "models", errors);
         Set<String> modelNames = new HashSet<>();
         models.forEach(m -> modelNames.add(m.name()));
-        List<SourceConfig> sources = doc.list("sources", s -> source(s, modelNames));
+        boolean fleetBroker = root.fields().containsKey("mqtt");
+        List<SourceConfig> sources = doc.list("sources", s -> source(s, modelNames, fleetBroker));
         rejectDuplicateNames(root, "sources", errors);
         DeviceConfig.Samples samples = samples(doc.section("samples", false));
         Section mqttSection = doc.section("mqtt", false);
@@ -134,7 +135,7 @@ public final class ConfigLoader {
         return name == null || bundle == null ? null : new DeviceConfig.ModelConfig(name, bundle, threads);
     }
 
-    private static SourceConfig source(Section s, Set<String> modelNames) {
+    private static SourceConfig source(Section s, Set<String> modelNames, boolean fleetBroker) {
         String name = s.name("name", true);
         SourceConfig.Type type = s.choice("type", SourceConfig.Type.class, true, null);
         String model = s.string("model", true);
@@ -143,14 +144,14 @@ public final class ConfigLoader {
                     s.node().fields().get("model"));
             model = null;
         }
-        Path path = s.file("path", true);
         if (type == null) {
-            s.finish();
+            // Which keys belong depends on the type: without one, naming them unknown is noise.
             return null;
         }
         SourceConfig result = switch (type) {
-            case REPLAY -> replay(s, name, model, path);
-            case DIRECTORY -> directory(s, name, model, path);
+            case REPLAY -> replay(s, name, model, s.file("path", true));
+            case DIRECTORY -> directory(s, name, model, s.file("path", true));
+            case MQTT -> mqttSource(s, name, model, fleetBroker);
         };
         s.finish();
         return result;
@@ -183,6 +184,57 @@ public final class ConfigLoader {
         return new SourceConfig.Directory(name, model, path, poll, settle);
     }
 
+    private static SourceConfig mqttSource(Section s, String name, String model, boolean fleetBroker) {
+        String topic = s.string("topic", true);
+        if (topic != null && !validFilter(topic)) {
+            s.error("topic", "not an MQTT topic filter: '" + topic + "' (levels split by '/', '+' and '#' only as "
+                    + "a whole level, '#' only last)", s.node().fields().get("topic"));
+            topic = null;
+        }
+        URI broker = broker(s, false);
+        if (broker == null && !s.node().fields().containsKey("broker") && !fleetBroker) {
+            s.error("broker", "required when there is no mqtt section to take the fleet broker from", s.node());
+        }
+        Integer qos = s.integer("qos", 0, 1, 0);
+        Integer queue = s.integer("queue", 1, 10_000, 32);
+        if (name == null || model == null || topic == null) {
+            return null;
+        }
+        return new SourceConfig.Mqtt(name, model, topic, Optional.ofNullable(broker), qos, queue);
+    }
+
+    private static boolean validFilter(String topic) {
+        String[] levels = topic.split("/", -1);
+        for (int i = 0; i < levels.length; i++) {
+            String level = levels[i];
+            boolean wildcard = level.equals("+") || (level.equals("#") && i == levels.length - 1);
+            if (!wildcard && (level.contains("+") || level.contains("#"))) {
+                return false;
+            }
+        }
+        return !topic.isEmpty() && topic.indexOf('\0') < 0;
+    }
+
+    /** {@code key} as a broker URI of one of {@link #BROKER_SCHEMES}; null (with an error) when it is not one. */
+    private static URI broker(Section s, boolean required) {
+        String broker = s.string("broker", required);
+        if (broker == null) {
+            return null;
+        }
+        try {
+            URI uri = new URI(broker);
+            if (uri.getScheme() != null && BROKER_SCHEMES.contains(uri.getScheme()) && uri.getHost() != null) {
+                return uri;
+            }
+            s.error("broker", "expected scheme://host[:port] with scheme one of "
+                    + BROKER_SCHEMES.stream().sorted().toList() + ", found '" + broker + "'",
+                    s.node().fields().get("broker"));
+        } catch (URISyntaxException e) {
+            s.error("broker", "not a URI: '" + broker + "'", s.node().fields().get("broker"));
+        }
+        return null;
+    }
+
     private static DeviceConfig.Samples samples(Section s) {
         if (s == null) {
             return new DeviceConfig.Samples(true, 1000);
@@ -194,21 +246,7 @@ public final class ConfigLoader {
     }
 
     private static MqttConfig mqtt(Section s, DeviceConfig.Device device) {
-        String broker = s.string("broker", true);
-        URI uri = null;
-        if (broker != null) {
-            try {
-                uri = new URI(broker);
-                if (uri.getScheme() == null || !BROKER_SCHEMES.contains(uri.getScheme()) || uri.getHost() == null) {
-                    s.error("broker", "expected scheme://host[:port] with scheme one of "
-                            + BROKER_SCHEMES.stream().sorted().toList() + ", found '" + broker + "'",
-                            s.node().fields().get("broker"));
-                    uri = null;
-                }
-            } catch (URISyntaxException e) {
-                s.error("broker", "not a URI: '" + broker + "'", s.node().fields().get("broker"));
-            }
-        }
+        URI uri = broker(s, true);
         String clientId = s.string("client_id", false);
         if (clientId == null && device != null) {
             clientId = "plateau-" + device.group() + "-" + device.node();

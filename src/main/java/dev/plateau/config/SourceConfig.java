@@ -1,17 +1,17 @@
 package dev.plateau.config;
 
+import java.net.URI;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /** Where inputs come from; each source feeds one model. */
-public sealed interface SourceConfig permits SourceConfig.Replay, SourceConfig.Directory {
+public sealed interface SourceConfig permits SourceConfig.Replay, SourceConfig.Directory, SourceConfig.Mqtt {
 
     String name();
 
     String model();
 
-    Path path();
-
-    enum Type { REPLAY, DIRECTORY }
+    enum Type { REPLAY, DIRECTORY, MQTT }
 
     /** Cycles over the files of a directory (ImageFolder layout or flat) at a fixed rate. */
     record Replay(String name, String model, Path path, double rateHz, boolean shuffle, long seed)
@@ -36,6 +36,24 @@ public sealed interface SourceConfig permits SourceConfig.Replay, SourceConfig.D
             Checks.present("sources[].path", path);
             Checks.inRange("sources[].poll_ms", pollMillis, 10, 3_600_000);
             Checks.inRange("sources[].settle_ms", settleMillis, 0, 600_000);
+        }
+    }
+
+    /**
+     * Inputs published on an MQTT topic, one image or CSV window per message, as a sensor gateway
+     * would publish them. Without {@code broker} the fleet broker of the {@code mqtt} section is
+     * used, with its credentials and TLS; a broker named here (a gateway's local one) is reached
+     * anonymously. At most {@code queue} messages wait; when full the oldest goes.
+     */
+    record Mqtt(String name, String model, String topic, Optional<URI> broker, int qos, int queue)
+            implements SourceConfig {
+        public Mqtt {
+            Checks.notBlank("sources[].name", name);
+            Checks.notBlank("sources[].model", model);
+            Checks.notBlank("sources[].topic", topic);
+            Checks.present("sources[].broker", broker);
+            Checks.inRange("sources[].qos", qos, 0, 1);
+            Checks.inRange("sources[].queue", queue, 1, 10_000);
         }
     }
 }

@@ -7,6 +7,7 @@ import dev.plateau.inference.InferenceEngine;
 import dev.plateau.inference.ModelStats;
 import dev.plateau.inference.OrtRuntime;
 import dev.plateau.sensor.DirectorySource;
+import dev.plateau.sensor.MqttSource;
 import dev.plateau.sensor.ReplaySource;
 import dev.plateau.sensor.Source;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -138,9 +139,14 @@ public final class Daemon implements AutoCloseable {
                 Progress marks = new Progress(sc.name(), period(sc), monotonic);
                 ProgressHandler handler = new ProgressHandler(new Pipeline(slots.get(sc.model()), samples, reports), marks);
                 SourceScheduler view = new SourceScheduler(scheduler, marks);
-                Source source = sc instanceof SourceConfig.Replay r
-                        ? new ReplaySource(r, handler, view)
-                        : new DirectorySource((SourceConfig.Directory) sc, handler, view, clock);
+                Source source;
+                if (sc instanceof SourceConfig.Replay r) {
+                    source = new ReplaySource(r, handler, view);
+                } else if (sc instanceof SourceConfig.Directory d) {
+                    source = new DirectorySource(d, handler, view, clock);
+                } else {
+                    source = new MqttSource((SourceConfig.Mqtt) sc, config.mqtt(), handler, view, config.stateDir());
+                }
                 sources.add(source);
                 progress.add(marks);
                 source.start();
@@ -190,9 +196,11 @@ public final class Daemon implements AutoCloseable {
 
     /** How often a source is scheduled to run: what its progress is measured against. */
     private static Duration period(SourceConfig source) {
-        return source instanceof SourceConfig.Replay r
-                ? Duration.ofNanos(Math.max(1_000, Math.round(1_000_000_000 / r.rateHz())))
-                : Duration.ofMillis(((SourceConfig.Directory) source).pollMillis());
+        if (source instanceof SourceConfig.Replay r) {
+            return Duration.ofNanos(Math.max(1_000, Math.round(1_000_000_000 / r.rateHz())));
+        }
+        return source instanceof SourceConfig.Directory d ? Duration.ofMillis(d.pollMillis())
+                : Duration.ofMillis(MqttSource.DRAIN_MILLIS);
     }
 
     /** One line for {@code systemctl status}; takes no lock, so the watchdog never waits on {@link #close()}. */

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -97,17 +98,10 @@ public final class Fleet implements AutoCloseable {
     }
 
     private MqttConnectionOptions options() {
-        MqttConnectionOptions o = new MqttConnectionOptions();
+        MqttConnectionOptions o = ConnectOptions.of(Optional.of(settings.mqtt()), settings.backoffMax());
         o.setCleanStart(false);
         o.setSessionExpiryInterval(settings.mqtt().sessionExpirySeconds());
         o.setKeepAliveInterval(settings.mqtt().keepAliveSeconds());
-        o.setConnectionTimeout(10);
-        o.setAutomaticReconnectDelay(1, (int) Math.max(1, settings.backoffMax().toSeconds()));
-        o.setHttpsHostnameVerificationEnabled(true);
-        settings.mqtt().username().ifPresent(o::setUserName);
-        settings.mqtt().passwordFile().ifPresent(file -> o.setPassword(
-                Secrets.read("mqtt.password_file", file).getBytes(StandardCharsets.UTF_8)));
-        settings.mqtt().tls().ifPresent(tls -> o.setSocketFactory(TlsSockets.factory(tls)));
         ObjectNode will = Json.envelope(settings.clock());
         will.put("state", "offline");
         will.put("reason", "connection lost");

@@ -2,6 +2,7 @@ package dev.plateau.fleet;
 
 import dev.plateau.config.DeviceConfig;
 import dev.plateau.config.MqttConfig;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -51,13 +52,17 @@ public record FleetSettings(MqttConfig mqtt, String group, String node, Path sta
 
     /** Paho's spelling of the broker URI: {@code mqtt} is {@code tcp}, {@code mqtts} is {@code ssl}. */
     String pahoUri() {
-        String scheme = switch (mqtt.broker().getScheme()) {
+        return pahoUri(mqtt.broker());
+    }
+
+    static String pahoUri(URI broker) {
+        String scheme = switch (broker.getScheme()) {
             case "mqtt" -> "tcp";
             case "mqtts" -> "ssl";
-            default -> mqtt.broker().getScheme();
+            default -> broker.getScheme();
         };
-        int port = mqtt.broker().getPort();
-        String path = mqtt.broker().getRawPath() == null ? "" : mqtt.broker().getRawPath();
-        return scheme + "://" + mqtt.broker().getHost() + (port < 0 ? "" : ":" + port) + path;
+        int port = broker.getPort();
+        String path = broker.getRawPath() == null ? "" : broker.getRawPath();
+        return scheme + "://" + broker.getHost() + (port < 0 ? "" : ":" + port) + path;
     }
 }

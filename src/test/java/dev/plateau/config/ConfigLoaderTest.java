@@ -130,7 +130,8 @@ class ConfigLoaderTest {
     @Test
     void read_unknownSourceType_listsTheTypes() {
         List<String> errors = errors(valid().replace("type: replay", "type: camera"));
-        assertTrue(errors.get(0).contains("unknown value 'camera', expected one of [replay, directory]"), errors.toString());
+        assertTrue(errors.get(0).contains("unknown value 'camera', expected one of [replay, directory, mqtt]"), errors.toString());
+        assertEquals(1, errors.size(), errors.toString());
     }
 
     @Test
@@ -143,6 +144,25 @@ class ConfigLoaderTest {
     void read_brokerGiven_derivesClientIdFromDevice() throws IOException {
         DeviceConfig c = read(valid() + "mqtt:\n  broker: tcp://127.0.0.1:1883\n");
         assertEquals("plateau-g1-n1", c.mqtt().orElseThrow().clientId());
+    }
+
+    @Test
+    void read_mqttSource_takesTheFleetBrokerOrItsOwn() throws IOException {
+        String gateway = "  - {name: gw, type: mqtt, model: m, topic: \"gateway/+/windows\"}\n";
+        DeviceConfig c = read(valid() + gateway + "mqtt: {broker: tcp://127.0.0.1:1883}\n");
+        SourceConfig.Mqtt m = (SourceConfig.Mqtt) c.sources().get(1);
+        assertEquals("gateway/+/windows", m.topic());
+        assertTrue(m.broker().isEmpty());
+        assertEquals(32, m.queue());
+
+        List<String> errors = errors(valid() + gateway);
+        assertTrue(errors.get(0).startsWith("sources[1].broker: required when there is no mqtt section"),
+                errors.toString());
+        errors = errors(valid() + "  - {name: gw, type: mqtt, model: m, topic: \"a/b#\", broker: \"tcp://gw:1883\", "
+                + "qos: 2}\n");
+        assertTrue(errors.stream().anyMatch(e -> e.startsWith("sources[1].topic: not an MQTT topic filter: 'a/b#'")),
+                errors.toString());
+        assertTrue(errors.stream().anyMatch(e -> e.startsWith("sources[1].qos:")), errors.toString());
     }
 
     @Test

@@ -9,6 +9,7 @@ import dev.plateau.config.ConfigLoader;
 import dev.plateau.config.DeviceConfig;
 import dev.plateau.daemon.Daemon;
 import dev.plateau.store.ModelStore;
+import dev.plateau.testing.Files2;
 import dev.plateau.testing.TinyDevice;
 import dev.plateau.testing.TinyModels;
 import java.io.IOException;
@@ -178,6 +179,51 @@ class DaemonFleetTest {
                         reset.toString());
                 assertTrue(Files.notExists(tmp.resolve("state/fleet-settings.json")));
             }
+        }
+    }
+
+    @Test
+    void daemon_mqttSource_infersPublishedFramesAndRejectsBrokenOnes() throws Exception {
+        Broker broker = Broker.get();
+        String node = "gateway-" + Broker.freePort();
+        Path configFile = TinyDevice.config(tmp, null);
+        String frames = "gateway/" + node + "/frames";
+        Files.writeString(configFile, Files.readString(configFile).replace("node: child", "node: " + node)
+                .replace("  - {name: inbox,", "  - {name: gw, type: mqtt, model: tiny, topic: \"gateway/+/frames\", "
+                        + "qos: 1}\n  - {name: inbox,")
+                + "mqtt: {broker: \"" + broker.uri() + "\", publish_results: true}\n");
+        DeviceConfig config = ConfigLoader.load(configFile);
+        Topics topics = new Topics("test", node);
+        int[][] px = new int[4][4];
+        px[2] = new int[] {255, 255, 255, 255};
+        byte[] bottomRow = Files2.grayPng(px);
+        try (Observer fleetSide = new Observer(broker, topics.status(), topics.result("tiny-gray"),
+                topics.event("input-rejected"));
+             Daemon daemon = new Daemon(config, Clock.systemUTC())) {
+            daemon.start();
+            assertEquals("online", fleetSide.next(topics.status(), WAIT).json().get("state").asText());
+            JsonNode result = null;
+            // The source subscribes in the background: publish until a result from it comes back.
+            for (int i = 0; i < 50 && result == null; i++) {
+                fleetSide.client.publish(frames, bottomRow, 1, false);
+                long deadline = System.nanoTime() + 200_000_000L;
+                while (result == null && System.nanoTime() < deadline) {
+                    Observer.Received r = fleetSide.received.poll(50, java.util.concurrent.TimeUnit.MILLISECONDS);
+                    if (r != null && r.topic().equals(topics.result("tiny-gray"))
+                            && r.json().get("source").asText().equals("gw")) {
+                        result = r.json();
+                    }
+                }
+            }
+            assertTrue(result != null, "no result from the mqtt source");
+            assertEquals("lower", result.get("label").asText(), result.toString());
+
+            fleetSide.client.publish(frames, "ax,ay\n1,2\n".getBytes(java.nio.charset.StandardCharsets.UTF_8), 1, false);
+            JsonNode rejected;
+            do {
+                rejected = fleetSide.next(topics.event("input-rejected"), WAIT).json();
+            } while (!rejected.get("source").asText().equals("gw"));
+            assertTrue(rejected.get("count").asInt() >= 1, rejected.toString());
         }
     }
 }
