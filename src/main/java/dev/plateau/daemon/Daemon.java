@@ -17,6 +17,7 @@ import dev.plateau.fleet.CommandHandler;
 import dev.plateau.fleet.CommandRejectedException;
 import dev.plateau.fleet.Fleet;
 import dev.plateau.fleet.FleetSettings;
+import dev.plateau.fleet.TopicSubscriber;
 import dev.plateau.fleet.Outbox;
 import dev.plateau.store.ModelStore;
 import dev.plateau.store.ProbationPolicy;
@@ -24,6 +25,7 @@ import dev.plateau.store.SampleStore;
 import dev.plateau.store.SigningKey;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
@@ -145,7 +147,8 @@ public final class Daemon implements AutoCloseable {
                 } else if (sc instanceof SourceConfig.Directory d) {
                     source = new DirectorySource(d, handler, view, clock);
                 } else {
-                    source = new MqttSource((SourceConfig.Mqtt) sc, config.mqtt(), handler, view, config.stateDir());
+                    source = new MqttSource((SourceConfig.Mqtt) sc, subscriber((SourceConfig.Mqtt) sc), handler, view,
+                            config.stateDir());
                 }
                 sources.add(source);
                 progress.add(marks);
@@ -192,6 +195,20 @@ public final class Daemon implements AutoCloseable {
                 timeout -> Logger.info("systemd watchdog: timeout {} ms, pinging every {} ms while every source "
                         + "progresses (stall limit {} s)", timeout.toMillis(), interval.toMillis(), stallLimit.toSeconds()),
                 () -> Logger.info("systemd: no watchdog requested; status every {} s", interval.toSeconds()));
+    }
+
+    /**
+     * An MQTT source's client: on the broker it names, anonymously, or else on the fleet broker
+     * with the fleet link's credentials and TLS.
+     */
+    private MqttSource.Subscriber subscriber(SourceConfig.Mqtt source) {
+        Optional<MqttConfig> fleetMqtt = config.mqtt();
+        URI broker = source.broker().or(() -> fleetMqtt.map(MqttConfig::broker)).orElseThrow(
+                () -> new IllegalArgumentException("source " + source.name() + ": no broker and no mqtt section"));
+        Optional<MqttConfig> credentials = source.broker().isPresent() ? Optional.empty() : fleetMqtt;
+        String clientId = fleetMqtt.map(MqttConfig::clientId).orElse("plateau-" + config.device().node())
+                + "-source-" + source.name();
+        return payloads -> TopicSubscriber.start(broker, credentials, clientId, source.topic(), source.qos(), payloads);
     }
 
     /** How often a source is scheduled to run: what its progress is measured against. */

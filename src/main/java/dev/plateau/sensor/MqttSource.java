@@ -1,15 +1,12 @@
 package dev.plateau.sensor;
 
-import dev.plateau.config.MqttConfig;
 import dev.plateau.config.SourceConfig;
-import dev.plateau.fleet.TopicSubscriber;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
-import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -27,33 +24,33 @@ public final class MqttSource implements Source {
     /** Larger than any frame or window a model here takes; a bigger message is a gateway fault. */
     static final int MAX_PAYLOAD = 16 * 1024 * 1024;
 
+    /** Subscribes to the source's topic, handing each payload on; closing the result ends it. */
+    @FunctionalInterface
+    public interface Subscriber {
+        AutoCloseable subscribe(Consumer<byte[]> payloads);
+    }
+
     private final SourceConfig.Mqtt config;
+    private final Subscriber subscriber;
     private final InputHandler handler;
     private final ScheduledExecutorService scheduler;
-    private final URI broker;
-    private final Optional<MqttConfig> credentials;
-    private final String clientId;
     private final Path spool;
     private final ArrayDeque<byte[]> queue = new ArrayDeque<>();
     private long dropped;
     private long seq;
-    private TopicSubscriber subscriber;
+    private AutoCloseable subscription;
     private ScheduledFuture<?> task;
 
     /**
-     * @param fleet    the device's {@code mqtt} section: its broker when the source names none, and
-     *                 its credentials and TLS for that broker
-     * @param stateDir spool files go under {@code spool/<source>/} in it
+     * @param subscriber the MQTT client side (the fleet package's), so this package stays free of it
+     * @param stateDir   spool files go under {@code spool/<source>/} in it
      */
-    public MqttSource(SourceConfig.Mqtt config, Optional<MqttConfig> fleet, InputHandler handler,
+    public MqttSource(SourceConfig.Mqtt config, Subscriber subscriber, InputHandler handler,
                       ScheduledExecutorService scheduler, Path stateDir) {
         this.config = config;
+        this.subscriber = subscriber;
         this.handler = handler;
         this.scheduler = scheduler;
-        this.broker = config.broker().or(() -> fleet.map(MqttConfig::broker)).orElseThrow(
-                () -> new IllegalArgumentException("source " + config.name() + ": no broker and no mqtt section"));
-        this.credentials = config.broker().isPresent() ? Optional.empty() : fleet;
-        this.clientId = fleet.map(MqttConfig::clientId).orElse("plateau") + "-source-" + config.name();
         this.spool = stateDir.resolve("spool").resolve(config.name());
     }
 
@@ -75,10 +72,10 @@ public final class MqttSource implements Source {
         } catch (IOException e) {
             throw new UncheckedIOException("source " + config.name() + ": cannot prepare " + spool, e);
         }
-        subscriber = TopicSubscriber.start(broker, credentials, clientId, config.topic(), config.qos(), this::arrived);
+        subscription = subscriber.subscribe(this::arrived);
         task = scheduler.scheduleWithFixedDelay(this::drain, 0, DRAIN_MILLIS, TimeUnit.MILLISECONDS);
-        Logger.info("source {}: subscribed to {} on {} (qos {}, queue {})", config.name(), config.topic(), broker,
-                config.qos(), config.queue());
+        Logger.info("source {}: subscribing to {} (qos {}, queue {})", config.name(), config.topic(), config.qos(),
+                config.queue());
     }
 
     private void arrived(byte[] payload) {
@@ -144,9 +141,13 @@ public final class MqttSource implements Source {
 
     @Override
     public synchronized void close() {
-        if (subscriber != null) {
-            subscriber.close();
-            subscriber = null;
+        if (subscription != null) {
+            try {
+                subscription.close();
+            } catch (Exception e) {
+                Logger.warn("source {}: closing the subscription: {}", config.name(), e.getMessage());
+            }
+            subscription = null;
         }
         if (task != null) {
             task.cancel(false);
