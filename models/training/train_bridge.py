@@ -162,33 +162,115 @@ def metrics(y, logits):
     }
 
 
-def train(model, xtr, ytr, xval, yval, max_epochs, patience):
+# With --site-weight > 0 (experimental, off for the committed model) training runs on site
+# batches: each optimizer step sees SITES_PER_BATCH training decks with REFERENCE healthy windows
+# each (the deck's "calibration"), plus PER_SITE healthy and PER_SITE damaged windows scored
+# against that reference. 8 x (8 + 4 + 4) = 128 windows.
+SITES_PER_BATCH = 8
+REFERENCE = 8
+PER_SITE = 4
+
+
+class SiteRelative(nn.Module):
+    """Training-only score of how far a window's embedding lies from its deck's healthy windows:
+    log of the squared distance to their mean over their mean squared distance, as log-odds of
+    damage. Calibration on a new deck fits a (Mahalanobis) distance to that deck's healthy
+    embeddings, so the backbone is taught that damage moves a window away from its own deck's
+    healthy cloud, not only across one boundary shared by all decks."""
+
+    def __init__(self):
+        super().__init__()
+        self.slope = nn.Parameter(torch.tensor(1.0))
+        self.offset = nn.Parameter(torch.tensor(-1.0))
+
+    def forward(self, reference, scored):
+        center = reference.mean(dim=1, keepdim=True)
+        spread = ((reference - center) ** 2).sum(dim=2).mean(dim=1, keepdim=True) + 1e-6
+        d2 = ((scored - center) ** 2).sum(dim=2)
+        return self.slope * torch.log(d2 / spread) + self.offset
+
+
+def site_batches(ytr, site, gen):
+    """One epoch of site batches: index tensors [SITES_PER_BATCH, REFERENCE + 2 * PER_SITE], per
+    deck the reference windows first, then healthy, then damaged windows to score."""
+    decks = np.unique(site)
+    healthy = {d: torch.from_numpy(np.flatnonzero((site == d) & (ytr == 0))) for d in decks}
+    damaged = {d: torch.from_numpy(np.flatnonzero((site == d) & (ytr == 1))) for d in decks}
+    per_batch = SITES_PER_BATCH * (REFERENCE + 2 * PER_SITE)
+    for _ in range(len(ytr) // per_batch):
+        rows = []
+        for d in torch.randperm(len(decks), generator=gen)[:SITES_PER_BATCH].tolist():
+            h = healthy[decks[d]][torch.randperm(len(healthy[decks[d]]), generator=gen)[:REFERENCE + PER_SITE]]
+            g = damaged[decks[d]][torch.randperm(len(damaged[decks[d]]), generator=gen)[:PER_SITE]]
+            rows.append(torch.cat([h, g]))
+        yield torch.stack(rows)
+
+
+def plain_epoch(model, opt, loss_fn, xt, yt, gen):
+    """One epoch of shuffled batches of 64 under the head's cross-entropy; (summed loss, windows)."""
+    perm = torch.randperm(len(xt), generator=gen)
+    total = 0.0
+    for i in range(0, len(xt), 64):
+        idx = perm[i:i + 64]
+        # Mirror images of a deck are decks too: reversing the span flips ax, moving the sensor
+        # (and the damage) to the other side of the centreline flips ay.
+        flips = torch.ones(len(idx), 3, 1)
+        flips[:, :2, 0] = torch.randint(0, 2, (len(idx), 2), generator=gen) * 2.0 - 1.0
+        opt.zero_grad()
+        loss = loss_fn(model(xt[idx] * flips), yt[idx])
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(idx)
+    return total, len(xt)
+
+
+def site_epoch(model, relative, site_weight, opt, loss_fn, xt, yt, site, gen):
+    """One epoch of site batches under the head's cross-entropy plus site_weight times the
+    site-relative loss; (summed loss, windows)."""
+    target = torch.cat([torch.zeros(PER_SITE), torch.ones(PER_SITE)]).repeat(SITES_PER_BATCH, 1)
+    total, seen = 0.0, 0
+    for rows in site_batches(yt.numpy(), site, gen):
+        idx = rows.reshape(-1)
+        # As in plain_epoch, but one flip per deck, so a deck's reference and scored windows
+        # stay one deck.
+        flips = torch.ones(SITES_PER_BATCH, 1, 3, 1)
+        flips[:, 0, :2, 0] = torch.randint(0, 2, (SITES_PER_BATCH, 2), generator=gen) * 2.0 - 1.0
+        x = (xt[rows] * flips).reshape(-1, 3, LENGTH)
+        opt.zero_grad()
+        embedding = model.backbone(model.scale(x))
+        loss = loss_fn(model.head(embedding), yt[idx])
+        e = embedding.reshape(SITES_PER_BATCH, REFERENCE + 2 * PER_SITE, -1)
+        site_logits = relative(e[:, :REFERENCE], e[:, REFERENCE:])
+        loss = loss + site_weight * nn.functional.binary_cross_entropy_with_logits(site_logits, target)
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(idx)
+        seen += len(idx)
+    return total, seen
+
+
+def train(model, xtr, ytr, site, xval, yval, max_epochs, patience, site_weight):
     gen = torch.Generator().manual_seed(SEED)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    relative = SiteRelative()
+    groups = [{"params": model.parameters()}]
+    if site_weight > 0:
+        groups.append({"params": relative.parameters(), "weight_decay": 0.0})
+    opt = torch.optim.Adam(groups, lr=1e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=3)
     loss_fn = nn.CrossEntropyLoss()
     xt, yt = torch.from_numpy(xtr), torch.from_numpy(ytr)
     best = (float("inf"), None, -1)
     for epoch in range(max_epochs):
         model.train()
-        perm = torch.randperm(len(xt), generator=gen)
-        total = 0.0
-        for i in range(0, len(xt), 64):
-            idx = perm[i:i + 64]
-            # Mirror images of a deck are decks too: reversing the span flips ax, moving the sensor
-            # (and the damage) to the other side of the centreline flips ay.
-            flips = torch.ones(len(idx), 3, 1)
-            flips[:, :2, 0] = torch.randint(0, 2, (len(idx), 2), generator=gen) * 2.0 - 1.0
-            opt.zero_grad()
-            loss = loss_fn(model(xt[idx] * flips), yt[idx])
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
+        if site_weight > 0:
+            total, seen = site_epoch(model, relative, site_weight, opt, loss_fn, xt, yt, site, gen)
+        else:
+            total, seen = plain_epoch(model, opt, loss_fn, xt, yt, gen)
         val_logits = logits_of(model, xval)
         val_loss = loss_fn(torch.from_numpy(val_logits), torch.from_numpy(yval)).item()
         m = metrics(yval, val_logits)
         sched.step(val_loss)
-        print(f"epoch {epoch:2d} train loss {total / len(xt):.4f} val loss {val_loss:.4f} "
+        print(f"epoch {epoch:2d} train loss {total / seen:.4f} val loss {val_loss:.4f} "
               f"val auc {m['roc_auc']:.4f} val acc {m['accuracy']:.4f}", flush=True)
         if val_loss < best[0]:
             best = (val_loss, {k: v.clone() for k, v in model.state_dict().items()}, epoch)
@@ -379,6 +461,8 @@ def main():
     p.add_argument("--out", default="models/bridge-vibration", help="bundle directory (default: %(default)s)")
     p.add_argument("--max-epochs", type=int, default=60)
     p.add_argument("--patience", type=int, default=8)
+    p.add_argument("--site-weight", type=float, default=0.0,
+                   help="weight of the experimental site-relative loss; 0 (default) trains the committed model")
     p.add_argument("--min-auc", type=float, default=0.95,
                    help="fail below this ROC AUC on the held-out decks (default: %(default)s)")
     p.add_argument("--date", default=datetime.date.today().isoformat(),
@@ -403,9 +487,10 @@ def main():
         print(f"{spec[0]}: {len(x)} windows, {int(y.sum())} damaged", flush=True)
 
     model = BridgeNet()
-    xtr, ytr, _ = data["train"]
+    xtr, ytr, site_tr = data["train"]
     xval, yval, _ = data["val"]
-    best_epoch = train(model, xtr, ytr, xval, yval, args.max_epochs, args.patience)
+    best_epoch = train(model, xtr, ytr, site_tr, xval, yval, args.max_epochs, args.patience,
+                       args.site_weight)
     model.eval()
 
     xte, yte, site_te = data["test"]
