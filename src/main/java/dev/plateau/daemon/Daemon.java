@@ -1,8 +1,17 @@
 package dev.plateau.daemon;
 
 import ai.onnxruntime.OrtEnvironment;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.plateau.config.DeviceConfig;
+import dev.plateau.config.MqttConfig;
 import dev.plateau.config.SourceConfig;
+import dev.plateau.fleet.Command;
+import dev.plateau.fleet.CommandHandler;
+import dev.plateau.fleet.CommandRejectedException;
+import dev.plateau.fleet.Fleet;
+import dev.plateau.fleet.FleetSettings;
+import dev.plateau.fleet.Outbox;
+import dev.plateau.fleet.TopicSubscriber;
 import dev.plateau.inference.InferenceEngine;
 import dev.plateau.inference.ModelStats;
 import dev.plateau.inference.OrtRuntime;
@@ -10,15 +19,6 @@ import dev.plateau.sensor.DirectorySource;
 import dev.plateau.sensor.MqttSource;
 import dev.plateau.sensor.ReplaySource;
 import dev.plateau.sensor.Source;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.plateau.config.MqttConfig;
-import dev.plateau.fleet.Command;
-import dev.plateau.fleet.CommandHandler;
-import dev.plateau.fleet.CommandRejectedException;
-import dev.plateau.fleet.Fleet;
-import dev.plateau.fleet.FleetSettings;
-import dev.plateau.fleet.TopicSubscriber;
-import dev.plateau.fleet.Outbox;
 import dev.plateau.store.ModelStore;
 import dev.plateau.store.ProbationPolicy;
 import dev.plateau.store.SampleStore;
@@ -286,6 +286,10 @@ public final class Daemon implements AutoCloseable {
      * state and the logging set-up are built once at start.
      */
     public synchronized Reload reload(DeviceConfig next) {
+        if (live == null) {
+            Logger.warn("reload: still starting, nothing applied; send SIGHUP again once ready");
+            return new Reload(List.of(), List.of());
+        }
         List<String> restart = new ArrayList<>();
         compare(restart, "samples.enabled", config.samples().enabled(), next.samples().enabled());
         compare(restart, "device", config.device(), next.device());

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.plateau.config.DeviceConfig;
 import dev.plateau.store.DurableFiles;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -110,7 +111,7 @@ record LiveSettings(int samplesMaxPerModel, int healthPeriodSeconds, boolean pub
             try {
                 Files.deleteIfExists(file);
             } catch (IOException e) {
-                throw new java.io.UncheckedIOException("cannot remove " + file, e);
+                throw new UncheckedIOException("cannot remove " + file, e);
             }
             return;
         }

@@ -4,11 +4,11 @@ import dev.plateau.config.MqttConfig;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.Random;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import java.util.Random;
 import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
 
 /**
