@@ -2,6 +2,7 @@ package dev.plateau.cli;
 
 import dev.plateau.config.ConfigException;
 import dev.plateau.daemon.LogSetup;
+import dev.plateau.fleet.FleetException;
 import dev.plateau.model.BundleException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
@@ -67,6 +68,11 @@ public final class Main implements Runnable {
         if (e instanceof BundleException || e instanceof IllegalArgumentException) {
             err.println("error: " + e.getMessage());
             return ExitCode.BAD_INPUT;
+        }
+        if (e instanceof FleetException) {
+            // A broker that cannot be reached or refuses us: the message says which and why.
+            err.println("error: " + e.getMessage());
+            return ExitCode.INTERNAL;
         }
         err.println("internal error: " + e);
         e.printStackTrace(err);

@@ -46,7 +46,7 @@ public final class FleetClient implements AutoCloseable {
             client.connect(options);
             return new FleetClient(client, group);
         } catch (MqttException e) {
-            throw new FleetException("cannot connect to " + broker + ": " + e.getMessage(), e);
+            throw new FleetException("cannot connect to " + broker + ": " + ConnectLoop.describe(e), e);
         }
     }
 

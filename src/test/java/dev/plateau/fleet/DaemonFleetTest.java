@@ -73,6 +73,8 @@ class DaemonFleetTest {
                         "ping", "echo=hello", "--timeout", "15"));
                 assertEquals(2, Main.execute("fleet", "send", "--broker", broker.uri(), "--group", "test", node,
                         "rollback", "model=nope", "--timeout", "15"));
+                assertEquals(1, Main.execute("fleet", "status", "--broker", "tcp://127.0.0.1:" + Broker.freePort(),
+                        "--group", "test", "--seconds", "1"), "no broker there: exit 1 with the reason");
             }
             assertEquals("offline", fleetSide.next(topics.status(), WAIT).json().get("state").asText());
         }
