@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.plateau.fleet.FleetClient;
+import dev.plateau.fleet.Secrets;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -42,8 +42,8 @@ final class FleetCommand implements Runnable {
         @Option(names = "--password-file", paramLabel = "FILE")
         Path passwordFile;
 
-        FleetClient connect() throws IOException {
-            char[] password = passwordFile == null ? null : Files.readString(passwordFile).strip().toCharArray();
+        FleetClient connect() {
+            char[] password = passwordFile == null ? null : Secrets.read("--password-file", passwordFile).toCharArray();
             return FleetClient.connect(broker, group, username, password);
         }
     }

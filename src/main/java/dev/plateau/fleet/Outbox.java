@@ -1,14 +1,12 @@
 package dev.plateau.fleet;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.plateau.store.DurableFiles;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
+import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -143,32 +141,11 @@ public final class Outbox {
         return new Added(Optional.of(event), List.copyOf(dropped));
     }
 
-    private void write(Path file, byte[] bytes) {
-        Path tmp = dir.resolve(".tmp-" + file.getFileName());
+    private static void write(Path file, byte[] bytes) {
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                ByteBuffer buffer = ByteBuffer.wrap(bytes);
-                while (buffer.hasRemaining()) {
-                    ch.write(buffer);
-                }
-                ch.force(true);
-            }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
-            syncDirectory();
-        } catch (IOException e) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException suppressed) {
-                e.addSuppressed(suppressed);
-            }
-            throw new FleetException("outbox: cannot write " + file, e);
-        }
-    }
-
-    /** Makes the rename itself durable (Linux: fsync on the directory). */
-    private void syncDirectory() throws IOException {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
+            DurableFiles.replace(file, bytes);
+        } catch (UncheckedIOException e) {
+            throw new FleetException("outbox: cannot write " + file, e.getCause());
         }
     }
 

@@ -18,14 +18,24 @@ public final class DurableFiles {
 
     /** Write-temp, fsync, rename over, fsync the directory. */
     public static void replace(Path file, String content) {
+        replace(file, content.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** As {@link #replace(Path, String)}; a failed write leaves no temporary file behind. */
+    public static void replace(Path file, byte[] content) {
         Path tmp = file.resolveSibling(TMP_PREFIX + file.getFileName());
         try {
             Files.createDirectories(file.getParent());
-            Files.writeString(tmp, content, StandardCharsets.UTF_8);
+            Files.write(tmp, content);
             fsync(tmp);
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             fsync(file.getParent());
         } catch (IOException e) {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
             throw new UncheckedIOException("cannot replace " + file, e);
         }
     }
