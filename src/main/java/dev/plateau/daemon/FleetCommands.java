@@ -5,26 +5,24 @@ import dev.plateau.fleet.Command;
 import dev.plateau.fleet.CommandHandler;
 import dev.plateau.fleet.CommandRejectedException;
 import dev.plateau.model.ModelBundle;
+import dev.plateau.store.DurableFiles;
 import dev.plateau.store.ModelStore;
 import dev.plateau.store.SampleStore;
 import dev.plateau.tuning.BudgetExceededException;
 import dev.plateau.tuning.FineTune;
 import dev.plateau.tuning.TuningConfig;
 import dev.plateau.tuning.TuningDataException;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
-import java.util.stream.Stream;
 
 /**
  * The fleet's commands. {@code activate} and {@code rollback} go through the store: the daemon
@@ -151,7 +149,7 @@ final class FleetCommands {
                         "decision", "rejected", "reason", e.getMessage())));
                 throw e;
             } finally {
-                deleteTree(exported);
+                DurableFiles.deleteTree(exported);
             }
         };
     }
@@ -179,17 +177,6 @@ final class FleetCommands {
                     + v);
         }
         return Optional.of(dir);
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
     }
 
     private ModelSlot model(Command c) throws CommandRejectedException {

@@ -5,9 +5,12 @@ import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
+import java.util.stream.Stream;
 
 /** Small files that must survive a power cut whole: either the old content or the new, never half. */
 public final class DurableFiles {
@@ -45,6 +48,18 @@ public final class DurableFiles {
         try (FileChannel channel = FileChannel.open(path, Files.isDirectory(path)
                 ? StandardOpenOption.READ : StandardOpenOption.WRITE)) {
             channel.force(true);
+        }
+    }
+
+    /** Removes {@code dir} and everything in it, deepest first; a missing {@code dir} is no error. */
+    public static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.comparingInt(Path::getNameCount).reversed()).toList()) {
+                Files.delete(p);
+            }
         }
     }
 }

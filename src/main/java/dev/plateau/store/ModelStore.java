@@ -19,7 +19,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.SortedMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
@@ -234,7 +233,7 @@ public final class ModelStore {
         Path tmp = parent.resolve(TMP_PREFIX + String.format("%04d", version));
         try {
             Files.createDirectories(parent);
-            deleteTree(tmp);
+            DurableFiles.deleteTree(tmp);
             Files.createDirectory(tmp);
             writer.write(tmp);
             if (deviceKey != null && !Files.exists(tmp.resolve(Hashes.SIGNATURE))) {
@@ -291,7 +290,7 @@ public final class ModelStore {
             for (Path p : entries.toList()) {
                 String n = p.getFileName().toString();
                 if (n.startsWith(TMP_PREFIX) || n.startsWith(DEL_PREFIX)) {
-                    deleteTree(p);
+                    DurableFiles.deleteTree(p);
                     String what = "removed unfinished " + (n.startsWith(DEL_PREFIX) ? "deletion " : "write ")
                             + modelDir(model).relativize(p);
                     journal(model).append("recovered", "finding", what);
@@ -582,7 +581,7 @@ public final class ModelStore {
         } finally {
             if (staging != null) {
                 try {
-                    deleteTree(staging);
+                    DurableFiles.deleteTree(staging);
                 } catch (IOException e) {
                     // Left for open() to remove; the import's own outcome is what the caller needs.
                 }
@@ -710,7 +709,7 @@ public final class ModelStore {
                 Path doomed = versionsDir(model).resolve(DEL_PREFIX + String.format("%04d", v));
                 Files.move(versionDir(model, v), doomed, StandardCopyOption.ATOMIC_MOVE);
                 DurableFiles.fsync(versionsDir(model));
-                deleteTree(doomed);
+                DurableFiles.deleteTree(doomed);
                 journal(model).append("pruned", "version", v, "reason", "retention keeps the last " + keepLast
                         + " and " + protectedVersions);
                 deleted.add(v);
@@ -777,14 +776,4 @@ public final class ModelStore {
         }
     }
 
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.comparingInt(Path::getNameCount).reversed()).toList()) {
-                Files.delete(p);
-            }
-        }
-    }
 }
