@@ -12,7 +12,7 @@ windows of the training decks. Run from the repository root after `mvn -q packag
 
     /usr/bin/python3 models/training/train_bridge.py
 
-Needs Debian's python3-torch, python3-onnx and python3-numpy; about four minutes on two cores.
+Needs Debian's python3-torch, python3-onnx and python3-numpy; about five minutes on two cores.
 Exits non-zero if the exported graph disagrees with PyTorch or the held-out ROC AUC is below
 --min-auc.
 """
@@ -41,10 +41,11 @@ CHANNELS = ["ax", "ay", "az"]
 LABELS = ["healthy", "damaged"]
 
 # (name, windows, window seed, site seed, sites). Site seeds 11, 12 and 13 give disjoint decks.
-TRAIN = ("train", 24000, 1, 11, 48)
+TRAIN = ("train", 24000, 1, 11, 480)
 VAL = ("val", 1600, 2, 12, 8)
 TEST = ("test", 2400, 3, 13, 8)
-# Anchor: fresh windows of the training decks, 4 per deck, half of them damaged.
+# Anchor: fresh windows of the first 48 training decks (the same site seed draws the same decks
+# in the same order), 4 per deck, half of them damaged.
 ANCHOR = ("anchor", 192, 4, 11, 48)
 
 
@@ -96,24 +97,64 @@ def block(cin, cout, k, pool):
     return layers
 
 
+class Spectrum(nn.Module):
+    """Per frequency bin (0.2 to 19.5 Hz, 0.2 Hz apart) of the Hann-windowed window: each axis's
+    power as a log share of the window's, and the cross-spectra of ay and ax with az (real and
+    imaginary part) over the bin's power. Damage shows as a mode that moves against the others
+    (temperature moves them all alike) and as the first bending mode appearing, with a sign, in
+    ay: a deck's own healthy value of both is what calibration learns, and a convolution over
+    time alone resolves neither to the 0.2 Hz a 5 s window allows. The DFT is two MatMuls with
+    fixed matrices, so the graph stays plain ONNX."""
+
+    BINS = 100
+
+    def __init__(self):
+        super().__init__()
+        n = np.arange(LENGTH)[:, None]
+        k = np.arange(1, self.BINS + 1)[None, :]
+        hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(LENGTH) / LENGTH)
+        angle = 2 * np.pi * n * k / LENGTH
+        self.register_buffer("cos", torch.tensor(hann[:, None] * np.cos(angle), dtype=torch.float32))
+        self.register_buffer("sin", torch.tensor(-hann[:, None] * np.sin(angle), dtype=torch.float32))
+
+    def forward(self, x):
+        re = torch.matmul(x, self.cos)
+        im = torch.matmul(x, self.sin)
+        rx, ry, rz = re[:, 0:1], re[:, 1:2], re[:, 2:3]
+        ix, iy, iz = im[:, 0:1], im[:, 1:2], im[:, 2:3]
+        px = rx * rx + ix * ix
+        py = ry * ry + iy * iy
+        pz = rz * rz + iz * iz
+        total = px + py + pz + 1e-6
+        window = total.sum(dim=2, keepdim=True)
+        return torch.cat([torch.log(px / window + 1e-6), torch.log(py / window + 1e-6),
+                          torch.log(pz / window + 1e-6),
+                          (ry * rz + iy * iz) / total, (iy * rz - ry * iz) / total,
+                          (rx * rz + ix * iz) / total, (ix * rz - rx * iz) / total], dim=1)
+
+
 class BridgeNet(nn.Module):
-    EMBEDDING = 64
+    EMBEDDING = 128
     HIDDEN = 32
 
     def __init__(self):
         super().__init__()
         self.scale = WindowScale()
-        self.backbone = nn.Sequential(
-            *block(3, 16, 9, True),
-            *block(16, 32, 7, True),
-            *block(32, 64, 5, True),
-            *block(64, self.EMBEDDING, 5, False),
-            nn.AdaptiveAvgPool1d(1),
-            nn.Flatten(),
-            nn.Dropout(0.2))
+        # Over time: the shape of the response to the vehicle that triggered the window.
+        self.time = nn.Sequential(
+            *block(3, 16, 9, True), *block(16, 32, 7, True), *block(32, 64, 5, True),
+            *block(64, 64, 5, False), nn.AdaptiveAvgPool1d(1), nn.Flatten())
+        # Over frequency: where the modes sit and how the axes move together in each of them.
+        self.freq = nn.Sequential(
+            Spectrum(), *block(7, 32, 5, False), *block(32, 64, 5, True), *block(64, 64, 5, True),
+            *block(64, 64, 3, False), nn.AdaptiveAvgPool1d(1), nn.Flatten())
+        self.drop = nn.Dropout(0.2)
         # The on-device head: two dense layers, exported as Gemm, Relu, Gemm.
         self.head = nn.Sequential(
             nn.Linear(self.EMBEDDING, self.HIDDEN), nn.ReLU(), nn.Linear(self.HIDDEN, 2))
+
+    def backbone(self, x):
+        return self.drop(torch.cat([self.time(x), self.freq(x)], dim=1))
 
     def forward(self, x):
         return self.head(self.backbone(self.scale(x)))
@@ -162,51 +203,7 @@ def metrics(y, logits):
     }
 
 
-# With --site-weight > 0 (experimental, off for the committed model) training runs on site
-# batches: each optimizer step sees SITES_PER_BATCH training decks with REFERENCE healthy windows
-# each (the deck's "calibration"), plus PER_SITE healthy and PER_SITE damaged windows scored
-# against that reference. 8 x (8 + 4 + 4) = 128 windows.
-SITES_PER_BATCH = 8
-REFERENCE = 8
-PER_SITE = 4
-
-
-class SiteRelative(nn.Module):
-    """Training-only score of how far a window's embedding lies from its deck's healthy windows:
-    log of the squared distance to their mean over their mean squared distance, as log-odds of
-    damage. Calibration on a new deck fits a (Mahalanobis) distance to that deck's healthy
-    embeddings, so the backbone is taught that damage moves a window away from its own deck's
-    healthy cloud, not only across one boundary shared by all decks."""
-
-    def __init__(self):
-        super().__init__()
-        self.slope = nn.Parameter(torch.tensor(1.0))
-        self.offset = nn.Parameter(torch.tensor(-1.0))
-
-    def forward(self, reference, scored):
-        center = reference.mean(dim=1, keepdim=True)
-        spread = ((reference - center) ** 2).sum(dim=2).mean(dim=1, keepdim=True) + 1e-6
-        d2 = ((scored - center) ** 2).sum(dim=2)
-        return self.slope * torch.log(d2 / spread) + self.offset
-
-
-def site_batches(ytr, site, gen):
-    """One epoch of site batches: index tensors [SITES_PER_BATCH, REFERENCE + 2 * PER_SITE], per
-    deck the reference windows first, then healthy, then damaged windows to score."""
-    decks = np.unique(site)
-    healthy = {d: torch.from_numpy(np.flatnonzero((site == d) & (ytr == 0))) for d in decks}
-    damaged = {d: torch.from_numpy(np.flatnonzero((site == d) & (ytr == 1))) for d in decks}
-    per_batch = SITES_PER_BATCH * (REFERENCE + 2 * PER_SITE)
-    for _ in range(len(ytr) // per_batch):
-        rows = []
-        for d in torch.randperm(len(decks), generator=gen)[:SITES_PER_BATCH].tolist():
-            h = healthy[decks[d]][torch.randperm(len(healthy[decks[d]]), generator=gen)[:REFERENCE + PER_SITE]]
-            g = damaged[decks[d]][torch.randperm(len(damaged[decks[d]]), generator=gen)[:PER_SITE]]
-            rows.append(torch.cat([h, g]))
-        yield torch.stack(rows)
-
-
-def plain_epoch(model, opt, loss_fn, xt, yt, gen):
+def train_epoch(model, opt, loss_fn, xt, yt, gen):
     """One epoch of shuffled batches of 64 under the head's cross-entropy; (summed loss, windows)."""
     perm = torch.randperm(len(xt), generator=gen)
     total = 0.0
@@ -224,48 +221,16 @@ def plain_epoch(model, opt, loss_fn, xt, yt, gen):
     return total, len(xt)
 
 
-def site_epoch(model, relative, site_weight, opt, loss_fn, xt, yt, site, gen):
-    """One epoch of site batches under the head's cross-entropy plus site_weight times the
-    site-relative loss; (summed loss, windows)."""
-    target = torch.cat([torch.zeros(PER_SITE), torch.ones(PER_SITE)]).repeat(SITES_PER_BATCH, 1)
-    total, seen = 0.0, 0
-    for rows in site_batches(yt.numpy(), site, gen):
-        idx = rows.reshape(-1)
-        # As in plain_epoch, but one flip per deck, so a deck's reference and scored windows
-        # stay one deck.
-        flips = torch.ones(SITES_PER_BATCH, 1, 3, 1)
-        flips[:, 0, :2, 0] = torch.randint(0, 2, (SITES_PER_BATCH, 2), generator=gen) * 2.0 - 1.0
-        x = (xt[rows] * flips).reshape(-1, 3, LENGTH)
-        opt.zero_grad()
-        embedding = model.backbone(model.scale(x))
-        loss = loss_fn(model.head(embedding), yt[idx])
-        e = embedding.reshape(SITES_PER_BATCH, REFERENCE + 2 * PER_SITE, -1)
-        site_logits = relative(e[:, :REFERENCE], e[:, REFERENCE:])
-        loss = loss + site_weight * nn.functional.binary_cross_entropy_with_logits(site_logits, target)
-        loss.backward()
-        opt.step()
-        total += loss.item() * len(idx)
-        seen += len(idx)
-    return total, seen
-
-
-def train(model, xtr, ytr, site, xval, yval, max_epochs, patience, site_weight):
+def train(model, xtr, ytr, xval, yval, max_epochs, patience):
     gen = torch.Generator().manual_seed(SEED)
-    relative = SiteRelative()
-    groups = [{"params": model.parameters()}]
-    if site_weight > 0:
-        groups.append({"params": relative.parameters(), "weight_decay": 0.0})
-    opt = torch.optim.Adam(groups, lr=1e-3, weight_decay=1e-4)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=3)
     loss_fn = nn.CrossEntropyLoss()
     xt, yt = torch.from_numpy(xtr), torch.from_numpy(ytr)
     best = (float("inf"), None, -1)
     for epoch in range(max_epochs):
         model.train()
-        if site_weight > 0:
-            total, seen = site_epoch(model, relative, site_weight, opt, loss_fn, xt, yt, site, gen)
-        else:
-            total, seen = plain_epoch(model, opt, loss_fn, xt, yt, gen)
+        total, seen = train_epoch(model, opt, loss_fn, xt, yt, gen)
         val_logits = logits_of(model, xval)
         val_loss = loss_fn(torch.from_numpy(val_logits), torch.from_numpy(yval)).item()
         m = metrics(yval, val_logits)
@@ -372,6 +337,24 @@ def run_onnx(model, feed):
         elif op in ("Sub", "Mul", "Div", "Add", "Pow"):
             f = {"Sub": np.subtract, "Mul": np.multiply, "Div": np.divide, "Add": np.add, "Pow": np.power}[op]
             out = f(ins[0], ins[1])
+        elif op == "MatMul":
+            out = np.matmul(ins[0], ins[1])
+        elif op == "Log":
+            out = np.log(ins[0])
+        elif op == "ReduceSum":
+            axes = tuple(int(a) for a in ins[1]) if len(ins) > 1 else tuple(attrs["axes"])
+            out = ins[0].sum(axis=axes, keepdims=bool(attrs.get("keepdims", 1)))
+        elif op == "Slice":
+            starts, ends = ins[1].astype(int), ins[2].astype(int)
+            axes = ins[3].astype(int) if len(ins) > 3 else range(len(starts))
+            if len(ins) > 4 and np.any(ins[4] != 1):
+                raise NotImplementedError(f"Slice steps {ins[4]}")
+            index = [slice(None)] * ins[0].ndim
+            for axis, start, end in zip(axes, starts, ends):
+                index[axis] = slice(start, end)
+            out = ins[0][tuple(index)]
+        elif op == "Concat":
+            out = np.concatenate(ins, axis=attrs["axis"])
         elif op == "Sqrt":
             out = np.sqrt(ins[0])
         else:
@@ -461,8 +444,6 @@ def main():
     p.add_argument("--out", default="models/bridge-vibration", help="bundle directory (default: %(default)s)")
     p.add_argument("--max-epochs", type=int, default=60)
     p.add_argument("--patience", type=int, default=8)
-    p.add_argument("--site-weight", type=float, default=0.0,
-                   help="weight of the experimental site-relative loss; 0 (default) trains the committed model")
     p.add_argument("--min-auc", type=float, default=0.95,
                    help="fail below this ROC AUC on the held-out decks (default: %(default)s)")
     p.add_argument("--date", default=datetime.date.today().isoformat(),
@@ -487,10 +468,9 @@ def main():
         print(f"{spec[0]}: {len(x)} windows, {int(y.sum())} damaged", flush=True)
 
     model = BridgeNet()
-    xtr, ytr, site_tr = data["train"]
+    xtr, ytr, _ = data["train"]
     xval, yval, _ = data["val"]
-    best_epoch = train(model, xtr, ytr, site_tr, xval, yval, args.max_epochs, args.patience,
-                       args.site_weight)
+    best_epoch = train(model, xtr, ytr, xval, yval, args.max_epochs, args.patience)
     model.eval()
 
     xte, yte, site_te = data["test"]

@@ -1,5 +1,6 @@
 package dev.plateau.tuning;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.plateau.inference.Evaluation;
@@ -18,10 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A bridge node calibrating on its own healthy windows (one class, rehearsal on, novelty score
- * added): false alarms on the new deck must fall. The issue also asks that damaged windows stay
- * detected at >= 90 %; with this backbone they fall to ~86 % on this deck (see the fine-tuning
- * issue's notes), so this test pins what holds today and the detection it measured.
+ * The fine-tuning issue's bridge criterion: a node calibrating on its own deck's healthy windows
+ * (one class, rehearsal on, novelty score added) at least halves its false alarms there, and
+ * still detects >= 90 % of damaged windows. Counted in windows, so "half" is exact.
  */
 class BridgeCalibrationTest {
     private static final Path BRIDGE = Path.of("models/bridge-vibration");
@@ -48,12 +48,19 @@ class BridgeCalibrationTest {
         assertTrue(outcome.accepted(), outcome.reason());
         assertTrue(outcome.report().containsKey("novelty"), "one-class calibration adds the novelty score");
         Evaluation.Result after = eval(outcome.bundle(), tmp.resolve("test"));
-        double falseAlarmsBefore = 1 - before.perClass().get("healthy");
-        double falseAlarmsAfter = 1 - after.perClass().get("healthy");
-        double detectionAfter = after.perClass().get("damaged");
-        // Measured 2026-11-24: false alarms 0.070 -> 0.020, detection 0.935 -> 0.860.
-        assertTrue(falseAlarmsAfter <= falseAlarmsBefore / 2,
-                "false alarms " + falseAlarmsBefore + " -> " + falseAlarmsAfter);
-        assertTrue(detectionAfter >= 0.85, "detection fell to " + detectionAfter);
+        // Measured 2026-11-24: false alarms 14 -> 7 of 200 healthy windows, detection 187 -> 187 of 200.
+        assertEquals(200, after.countPerClass().get("healthy"));
+        assertEquals(200, after.countPerClass().get("damaged"));
+        long falseAlarmsBefore = missed(before, "healthy");
+        long falseAlarmsAfter = missed(after, "healthy");
+        long detectedAfter = 200 - missed(after, "damaged");
+        assertTrue(2 * falseAlarmsAfter <= falseAlarmsBefore,
+                "false alarms " + falseAlarmsBefore + " -> " + falseAlarmsAfter + " of 200");
+        assertTrue(detectedAfter >= 180, "detected " + detectedAfter + " of 200 damaged windows");
+    }
+
+    /** Windows of {@code label} the model called something else. */
+    private static long missed(Evaluation.Result r, String label) {
+        return Math.round((1 - r.perClass().get(label)) * r.countPerClass().get(label));
     }
 }
