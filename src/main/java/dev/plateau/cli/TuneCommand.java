@@ -3,6 +3,7 @@ package dev.plateau.cli;
 import dev.plateau.model.GraphException;
 import dev.plateau.model.ModelBundle;
 import dev.plateau.store.ModelStore;
+import dev.plateau.store.SigningKey;
 import dev.plateau.tuning.BudgetExceededException;
 import dev.plateau.tuning.FineTune;
 import dev.plateau.tuning.TuningConfig;
@@ -39,24 +40,45 @@ final class TuneCommand implements Callable<Integer> {
             description = "override a tuning setting (see the README), e.g. --set lr=0.01 --set optimizer=sgd")
     Map<String, String> overrides = new LinkedHashMap<>();
 
+    /**
+     * One line per trial and epoch on stderr, so that stdout carries only the JSON report; on a
+     * terminal, epoch lines overwrite each other and trial lines stay.
+     */
+    private static java.util.function.Consumer<String> progress() {
+        boolean terminal = System.console() != null;
+        return line -> {
+            if (terminal && line.startsWith("  epoch")) {
+                System.err.print("\r\033[K" + line);
+            } else {
+                System.err.println((terminal ? "\r\033[K" : "") + line);
+            }
+            System.err.flush();
+        };
+    }
+
     @Override
     public Integer call() {
         TuningConfig config = TuningConfig.fromOverrides(overrides);
         ModelBundle current = ModelBundle.open(bundle);
         FineTune.Outcome outcome;
         try {
-            outcome = new FineTune(current, new ModelStore(store), config, Clock.systemUTC()).run(data, validation);
+            // Signed with the store's device key, created here exactly as the daemon creates it,
+            // so that every version tune writes verifies.
+            ModelStore signing = new ModelStore(store, Clock.systemUTC(), ModelStore.KEEP_LAST,
+                    SigningKey.loadOrCreate(ModelStore.deviceKeyFile(store)));
+            outcome = new FineTune(current, signing, config, Clock.systemUTC(), progress()).run(data, validation);
         } catch (TuningDataException | GraphException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         } catch (BudgetExceededException e) {
             Map<String, Object> report = new LinkedHashMap<>();
             report.put("model", current.manifest().name());
             report.put("decision", "rejected");
+            report.put("verdict", "budget");
             report.put("reason", e.getMessage());
             System.out.println(Json.line(report));
             return ExitCode.REJECTED;
         }
-        System.out.println(Json.line(outcome.report()));
+        System.out.println(outcome.report().toJson());
         return outcome.accepted() ? ExitCode.OK : ExitCode.REJECTED;
     }
 }

@@ -97,8 +97,11 @@ public final class ModelStore {
         }
     }
 
+    /** Versions the command-line tools keep besides the active one and the rollback target. */
+    public static final int KEEP_LAST = 3;
+
     public ModelStore(Path stateDir) {
-        this(stateDir, Clock.systemUTC(), 3, Files.exists(deviceKeyFile(stateDir))
+        this(stateDir, Clock.systemUTC(), KEEP_LAST, Files.exists(deviceKeyFile(stateDir))
                 ? SigningKey.load(deviceKeyFile(stateDir)) : null);
     }
 

@@ -51,6 +51,7 @@ final class ConvergenceMonitor {
     private int bestValEpoch;
     private double lastStripVal = Double.NaN;
     private int ups;
+    private int stable;
 
     ConvergenceMonitor(TuningConfig config, Clock clock) {
         this.c = config;
@@ -165,6 +166,25 @@ final class ConvergenceMonitor {
         }
         if (epoch >= c.maxEpochs()) {
             return new Decision(StopReason.BUDGET_EPOCHS, "reached max_epochs " + c.maxEpochs());
+        }
+        return Decision.CONTINUE;
+    }
+
+    /**
+     * Weight stabilisation and functional consistency, after {@link #onEpoch} let the epoch pass:
+     * {@code weightChange} is the epoch's relative L2 change of the weights, {@code unchanged}
+     * the share of selection predictions the same as after the previous epoch (NaN at epoch 1).
+     */
+    Decision onStability(int epoch, double weightChange, double unchanged) {
+        String at = "epoch " + epoch + ": ";
+        if (c.weightTol() > 0 && weightChange < c.weightTol()) {
+            return new Decision(StopReason.WEIGHTS_STABLE, at + "weights moved by " + fmt(weightChange)
+                    + " (relative), below weight_tol " + Rules.format(c.weightTol()));
+        }
+        stable = c.consistencyStop() > 0 && unchanged >= c.consistencyStop() ? stable + 1 : 0;
+        if (stable >= c.patience()) {
+            return new Decision(StopReason.PREDICTIONS_STABLE, at + "at least " + Rules.format(c.consistencyStop())
+                    + " of the selection predictions unchanged for " + stable + " epochs");
         }
         return Decision.CONTINUE;
     }

@@ -15,7 +15,7 @@ public final class HeadMetrics {
 
     public static Evaluation evaluate(HeadNetwork net, Samples samples) {
         int chunk = Math.max(net.capacity(), CHUNK);
-        return evaluate(net, samples, new Batch(chunk, 0, net.outputs(), samples.isClassification()), chunk);
+        return evaluate(net, samples, new Batch(chunk, 0, net.outputs(), samples.isClassification()), chunk, null);
     }
 
     /** Fraction of rows whose highest output is the label (ties go to the lower index). */
@@ -31,8 +31,11 @@ public final class HeadMetrics {
         return evaluate(net, samples).meanLoss();
     }
 
-    /** Evaluates in chunks of at most {@code chunk} rows through the reused {@code batch}. */
-    static Evaluation evaluate(HeadNetwork net, Samples samples, Batch batch, int chunk) {
+    /**
+     * Evaluates in chunks of at most {@code chunk} rows through the reused {@code batch}; fills
+     * {@code predicted} (when given) with each row's top output.
+     */
+    static Evaluation evaluate(HeadNetwork net, Samples samples, Batch batch, int chunk, int[] predicted) {
         check(net, samples);
         Loss loss = Loss.of(samples);
         int k = net.outputs();
@@ -54,6 +57,9 @@ public final class HeadMetrics {
                     if (v > out[r * k + best]) {
                         best = c;
                     }
+                }
+                if (predicted != null) {
+                    predicted[from + r] = finite ? best : -1;
                 }
                 if (!finite) {
                     nonFinite++;

@@ -28,6 +28,13 @@ public final class HeadNetwork {
     private float[] deltaA = new float[0];
     private float[] deltaB = new float[0];
     private float[] lastInput;
+    /** Per-row work arrays of a batched pass: a dense layer's outputs, a batch's input rows. */
+    private float[][] rowBuffer = new float[0][];
+    private float[][] inputRows = new float[0][];
+    /** Below this many rows a dense pass computes dot products instead of transposing the weights. */
+    private static final int MIN_BATCH_ROWS = 4;
+    /** Input columns per tile of the weight transposition. */
+    private static final int TILE = 16;
     private int lastInputOffset;
 
     /** Copies the weights of {@code head}; consecutive layers must agree on their widths. */
@@ -180,6 +187,8 @@ public final class HeadNetwork {
         for (int l = 0; l < layers.length; l++) {
             activations[l] = new float[batch * layers[l].out];
         }
+        rowBuffer = new float[batch][maxWidth];
+        inputRows = new float[batch][maxWidth];
         deltaA = new float[batch * maxWidth];
         deltaB = new float[batch * maxWidth];
         capacity = batch;
@@ -216,21 +225,56 @@ public final class HeadNetwork {
         return activations[layers.length - 1];
     }
 
+    /**
+     * {@code dst = src W^T + b}. One row: dot products in double. A batch: row updates
+     * {@code out[r] += x[r][i] * Wt[i]} against the transposed weights (refreshed from the
+     * parameters on every call), on separate row arrays, which the JIT vectorises (it does not
+     * vectorise the same loop over offsets into one shared array).
+     */
     private void dense(Layer layer, float[] src, int srcOffset, float[] dst, int n) {
         int in = layer.in;
         int out = layer.out;
         int bias = layer.biasOffset();
-        for (int r = 0; r < n; r++) {
-            int row = srcOffset + r * in;
+        if (n < MIN_BATCH_ROWS) {
+            for (int r = 0; r < n; r++) {
+                int row = srcOffset + r * in;
+                for (int o = 0; o < out; o++) {
+                    int w = layer.offset + o * in;
+                    double s = params[bias + o];
+                    for (int i = 0; i < in; i++) {
+                        s += params[w + i] * src[row + i];
+                    }
+                    dst[r * out + o] = (float) s;
+                }
+            }
+            return;
+        }
+        float[][] wt = layer.transposed;
+        // In tiles, so that both the rows read and the rows written stay in cache.
+        for (int i0 = 0; i0 < in; i0 += TILE) {
+            int i1 = Math.min(in, i0 + TILE);
             for (int o = 0; o < out; o++) {
                 int w = layer.offset + o * in;
-                // Double accumulation: rows can be hundreds of values wide.
-                double s = params[bias + o];
-                for (int i = 0; i < in; i++) {
-                    s += params[w + i] * src[row + i];
+                for (int i = i0; i < i1; i++) {
+                    wt[i][o] = params[w + i];
                 }
-                dst[r * out + o] = (float) s;
             }
+        }
+        for (int r = 0; r < n; r++) {
+            float[] acc = rowBuffer[r];
+            System.arraycopy(params, bias, acc, 0, out);
+            int x = srcOffset + r * in;
+            for (int i = 0; i < in; i++) {
+                axpy(acc, wt[i], src[x + i], out);
+            }
+            System.arraycopy(acc, 0, dst, r * out, out);
+        }
+    }
+
+    /** {@code y[0..n) += a * x[0..n)}. */
+    private static void axpy(float[] y, float[] x, float a, int n) {
+        for (int j = 0; j < n; j++) {
+            y[j] += a * x[j];
         }
     }
 
@@ -270,18 +314,21 @@ public final class HeadNetwork {
             }
             grads[bias + o] = (float) s;
         }
-        // Row-wise axpy keeps both arrays contiguous; each sum has at most batch-size terms.
+        // Row updates on separate row arrays (vectorised, see dense); each weight's gradient
+        // row stays in cache while the batch's rows pass over it; sums of at most batch-size terms.
         for (int r = 0; r < n; r++) {
-            int row = xOffset + r * in;
-            for (int o = 0; o < out; o++) {
+            System.arraycopy(x, xOffset + r * in, inputRows[r], 0, in);
+        }
+        float[] gw = layer.gradientRow;
+        for (int o = 0; o < out; o++) {
+            java.util.Arrays.fill(gw, 0, in, 0f);
+            for (int r = 0; r < n; r++) {
                 float g = dOut[r * out + o];
                 if (g != 0f) {
-                    int w = layer.offset + o * in;
-                    for (int i = 0; i < in; i++) {
-                        grads[w + i] += g * x[row + i];
-                    }
+                    axpy(gw, inputRows[r], g, in);
                 }
             }
+            System.arraycopy(gw, 0, grads, layer.offset + o * in, in);
         }
         if (dIn != null) {
             Arrays.fill(dIn, 0, n * in, 0f);
@@ -299,8 +346,16 @@ public final class HeadNetwork {
         }
     }
 
-    /** One layer's shape and where its parameters start; {@code offset} is -1 for ReLU. */
-    private record Layer(String name, boolean dense, int in, int out, int offset) {
+    /**
+     * One layer's shape and where its parameters start ({@code offset} is -1 for ReLU), with a
+     * dense layer's work buffers: its weights transposed, one row of its weight gradient.
+     */
+    private record Layer(String name, boolean dense, int in, int out, int offset, float[][] transposed,
+                         float[] gradientRow) {
+        Layer(String name, boolean dense, int in, int out, int offset) {
+            this(name, dense, in, out, offset, dense ? new float[in][out] : null, dense ? new float[in] : null);
+        }
+
         int biasOffset() {
             return offset + in * out;
         }

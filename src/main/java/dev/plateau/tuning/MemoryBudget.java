@@ -5,7 +5,7 @@ import java.util.Locale;
 /**
  * Estimated bytes of a run, counted from the buffers the trainer allocates: embeddings with
  * their labels or targets (counted as one float per output, an upper bound for labels), the
- * weights with their gradients, best and starting copies, the optimizer's state, and the
+ * weights with their gradients, best, starting and previous-epoch copies and a transposed copy, the optimizer's state, and the
  * per-batch work buffers and epoch index arrays. Object headers and the JVM are not counted.
  */
 record MemoryBudget(long embeddings, long parameters, long optimizerState, long work) {
@@ -16,11 +16,12 @@ record MemoryBudget(long embeddings, long parameters, long optimizerState, long 
         long out = net.outputs();
         long p = net.parameterCount();
         long embeddings = (train + validation + anchors) * (dim + out) * Float.BYTES;
-        long parameters = 4 * p * Float.BYTES;
+        // Weights, gradients, starting, best and previous-epoch copies, transposed weights.
+        long parameters = 6 * p * Float.BYTES;
         long optimizer = Optimizer.stateSlots(c.optimizer()) * p * Float.BYTES;
         long batch = c.batchSize();
         long rehearsal = anchors > 0 ? Math.round(c.rehearsalRatio() * train) : 0;
-        long work = batch * (dim + 2 * out + net.activationWidths() + 2L * net.maxWidth()) * Float.BYTES
+        long work = batch * (2 * dim + 2 * out + net.activationWidths() + 3L * net.maxWidth()) * Float.BYTES
                 + (train + rehearsal + anchors) * Integer.BYTES;
         return new MemoryBudget(embeddings, parameters, optimizer, work);
     }

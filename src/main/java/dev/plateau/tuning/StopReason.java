@@ -24,6 +24,10 @@ public enum StopReason {
     EARLY_STOP_UP(Outcome.STOPPED),
     /** Validation loss above training loss by more than {@code overfit_gap}. */
     OVERFITTING(Outcome.STOPPED),
+    /** An epoch moved the head's weights by less than {@code weight_tol} (relative L2). */
+    WEIGHTS_STABLE(Outcome.STOPPED),
+    /** At least {@code consistency_stop} of the selection predictions stayed the same for {@code patience} epochs. */
+    PREDICTIONS_STABLE(Outcome.STOPPED),
     /** The training thread was interrupted. */
     INTERRUPTED(Outcome.INTERRUPTED);
 

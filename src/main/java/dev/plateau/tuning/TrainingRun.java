@@ -32,6 +32,10 @@ final class TrainingRun {
     private final Batch batch;
     private final float[] initial;
     private final float[] best;
+    /** Weights and validation predictions at the end of the previous epoch, for the stability indicators. */
+    private final float[] previous;
+    private final int[] predicted;
+    private final int[] previousPredicted;
     private final List<EpochRecord> records = new ArrayList<>();
     private int bestEpoch;
     private double bestValLoss = Double.POSITIVE_INFINITY;
@@ -66,6 +70,9 @@ final class TrainingRun {
         this.batch = new Batch(config.batchSize(), net.inputs(), net.outputs(), train.isClassification());
         this.initial = net.parameters().clone();
         this.best = new float[initial.length];
+        this.previous = initial.clone();
+        this.predicted = new int[validation.size()];
+        this.previousPredicted = new int[validation.size()];
     }
 
     TrainingResult execute() {
@@ -101,6 +108,9 @@ final class TrainingRun {
         }
         EpochRecord r = record(epoch, lr, false);
         d = monitor.onEpoch(epoch, r.trainLoss(), r.valLoss(), r.gradNorm());
+        if (!d.halt()) {
+            d = monitor.onStability(epoch, r.weightChange(), r.unchangedPredictions());
+        }
         if (!d.halt()) {
             schedule.onEpochEnd(r.valLoss());
             d = monitor.checkBudget();
@@ -174,9 +184,12 @@ final class TrainingRun {
 
     /** Validates, records the epoch, keeps its weights when they are the best so far, and reports it. */
     private EpochRecord record(int epoch, double lr, boolean partial) {
-        HeadMetrics.Evaluation v = HeadMetrics.evaluate(net, validation, batch, config.batchSize());
+        HeadMetrics.Evaluation v = HeadMetrics.evaluate(net, validation, batch, config.batchSize(), predicted);
         EpochRecord r = new EpochRecord(epoch, lossSum / samplesSeen, v.meanLoss(), v.accuracy(),
-                normSum / epochSteps, lr, monitor.steps(), monitor.elapsedMillis(), partial);
+                normSum / epochSteps, lr, monitor.steps(), monitor.elapsedMillis(), partial, weightChange(),
+                epoch == 1 ? Double.NaN : unchangedShare());
+        System.arraycopy(net.parameters(), 0, previous, 0, previous.length);
+        System.arraycopy(predicted, 0, previousPredicted, 0, predicted.length);
         records.add(r);
         if (v.meanLoss() < bestValLoss) {
             bestValLoss = v.meanLoss();
@@ -185,6 +198,27 @@ final class TrainingRun {
         }
         progress.accept(r);
         return r;
+    }
+
+    /** ||w - w_prev|| / ||w_prev|| over all parameters (or the absolute change when w_prev is zero). */
+    private double weightChange() {
+        float[] now = net.parameters();
+        double diff = 0;
+        double norm = 0;
+        for (int i = 0; i < now.length; i++) {
+            double d = now[i] - previous[i];
+            diff += d * d;
+            norm += (double) previous[i] * previous[i];
+        }
+        return norm > 0 ? Math.sqrt(diff / norm) : Math.sqrt(diff);
+    }
+
+    private double unchangedShare() {
+        int same = 0;
+        for (int i = 0; i < predicted.length; i++) {
+            same += predicted[i] == previousPredicted[i] ? 1 : 0;
+        }
+        return (double) same / predicted.length;
     }
 
     private Decision interrupted() {

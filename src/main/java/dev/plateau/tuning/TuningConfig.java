@@ -6,6 +6,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.HashSet;
+import java.util.Set;
 
 /**
  * Hyperparameters, budgets and guard thresholds of one fine-tuning run. Validated on
@@ -13,8 +15,9 @@ import java.util.Map;
  * nothing is clamped. {@link #defaults()} are meant for a pre-trained head on a small device;
  * {@link #describeDefaults()} lists them.
  *
- * <p>{@code minGain}, {@code maxForgetting}, {@code minPerClass} and {@code valFraction} are
- * held here for the acceptance gate and the data split; the trainer does not read them.
+ * <p>{@code minGain}, {@code maxForgetting}, {@code maxClassForgetting}, {@code gateConfidence},
+ * {@code minPerClass} and {@code valFraction} are held here for the acceptance gate and the data
+ * split; the trainer does not read them. {@code pinned} are the searched keys the user set.
  */
 public record TuningConfig(
         OptimizerKind optimizer,
@@ -50,7 +53,13 @@ public record TuningConfig(
         double maxForgetting,
         int minPerClass,
         double valFraction,
-        NoveltyMode novelty) {
+        NoveltyMode novelty,
+        double gateConfidence,
+        double maxClassForgetting,
+        SearchMode search,
+        double weightTol,
+        double consistencyStop,
+        Set<String> pinned) {
 
     /** The update rule; {@code adamw} is Adam with decoupled weight decay. */
     public enum OptimizerKind {
@@ -66,6 +75,15 @@ public record TuningConfig(
      * data holds only the negative class (a node calibrating on its own normal windows).
      */
     public enum NoveltyMode { AUTO, ON, OFF }
+
+    /**
+     * How the training settings are chosen: {@code auto} searches {@link #SEARCHED} on a selection
+     * split (keys given with {@code --set} stay as given); {@code off} trains once with the values.
+     */
+    public enum SearchMode { AUTO, OFF }
+
+    /** The keys the {@code auto} search chooses, unless pinned. */
+    public static final List<String> SEARCHED = List.of("lr", "drift_decay", "rehearsal_ratio", "max_epochs");
 
     /** How the learning rate moves from epoch to epoch. */
     public enum ScheduleKind {
@@ -144,6 +162,19 @@ public record TuningConfig(
     private static final ConfigKey NOVELTY = ConfigKey.choice("novelty", keys(NoveltyMode.values()),
             "two-class models: add a Mahalanobis novelty score fitted on the new data (auto: when it is one "
                     + "negative class)", TuningConfig::novelty);
+    private static final ConfigKey GATE_CONFIDENCE = ConfigKey.real("gate_confidence", 0.5, true, 1, true,
+            "gate: one-sided confidence of both decisions (better; not forgetting)", TuningConfig::gateConfidence);
+    private static final ConfigKey MAX_CLASS_FORGETTING = ConfigKey.real("max_class_forgetting", 0, false, 1, false,
+            "gate: anchor accuracy any one class may lose (no class may collapse)", TuningConfig::maxClassForgetting);
+    private static final ConfigKey SEARCH = ConfigKey.choice("search", keys(SearchMode.values()),
+            "auto: choose lr, drift_decay, rehearsal_ratio, max_epochs on a selection split (--set pins one); "
+                    + "off: train once with the values", TuningConfig::search);
+    private static final ConfigKey WEIGHT_TOL = ConfigKey.real("weight_tol", 0, false, 1, false,
+            "stop when an epoch moves the head's weights by less than this (relative L2); 0 = off",
+            TuningConfig::weightTol);
+    private static final ConfigKey CONSISTENCY_STOP = ConfigKey.real("consistency_stop", 0, false, 1, false,
+            "stop when at least this share of selection predictions is unchanged for `patience` epochs; 0 = off",
+            TuningConfig::consistencyStop);
     private static final ConfigKey VAL_FRACTION = ConfigKey.real("val_fraction", 0, true, 0.9, false,
             "data: share of the new samples held out for validation", TuningConfig::valFraction);
 
@@ -151,11 +182,13 @@ public record TuningConfig(
             WEIGHT_DECAY, DRIFT_DECAY, CLIP_NORM, BATCH_SIZE, MAX_EPOCHS, MAX_STEPS, MAX_SECONDS, MAX_MEMORY_MB, SEED,
             SCHEDULE, MIN_LR, PLATEAU_FACTOR, PLATEAU_PATIENCE, REHEARSAL_RATIO, MIN_DELTA, PATIENCE, GRAD_TOL,
             SPIKE_FACTOR, GRAD_SPIKE_FACTOR, GL_ALPHA, UP_STRIPS, STRIP_LENGTH, OVERFIT_GAP, MIN_GAIN,
-            MAX_FORGETTING, MIN_PER_CLASS, VAL_FRACTION, NOVELTY);
+            MAX_FORGETTING, MIN_PER_CLASS, VAL_FRACTION, NOVELTY, GATE_CONFIDENCE, MAX_CLASS_FORGETTING, SEARCH,
+            WEIGHT_TOL, CONSISTENCY_STOP);
 
     private static final TuningConfig DEFAULTS = new TuningConfig(OptimizerKind.ADAM, 1e-3, 0.9, 0.9, 0.999, 1e-8,
             0.0, 0.1, 5.0, 32, 30, 0, 600, 256, 0, ScheduleKind.PLATEAU, 1e-6, 0.5, 2, 2.0, 1e-3, 5, 1e-4,
-            10.0, 100.0, 5.0, 3, 1, 1.0, 0.005, 0.03, 5, 0.2, NoveltyMode.AUTO);
+            10.0, 100.0, 5.0, 3, 1, 1.0, 0.005, 0.04, 5, 0.2, NoveltyMode.AUTO, 0.95, 0.25, SearchMode.AUTO, 0, 0,
+            Set.of());
 
     public TuningConfig {
         Rules r = new Rules();
@@ -192,6 +225,12 @@ public record TuningConfig(
         MIN_PER_CLASS.check(r, (long) minPerClass);
         VAL_FRACTION.check(r, valFraction);
         NOVELTY.check(r, novelty);
+        GATE_CONFIDENCE.check(r, gateConfidence);
+        MAX_CLASS_FORGETTING.check(r, maxClassForgetting);
+        SEARCH.check(r, search);
+        WEIGHT_TOL.check(r, weightTol);
+        CONSISTENCY_STOP.check(r, consistencyStop);
+        pinned = Set.copyOf(pinned);
         r.require(!(minLr > lr), "min_lr: must not exceed lr (" + Rules.format(minLr) + " seen, allowed [0, "
                 + Rules.format(lr) + "])");
         r.throwIfAny("tuning configuration");
@@ -241,7 +280,41 @@ public record TuningConfig(
                 integer(v, "patience"), real(v, "grad_tol"), real(v, "spike_factor"), real(v, "grad_spike_factor"),
                 real(v, "gl_alpha"), integer(v, "up_strips"), integer(v, "strip_length"), real(v, "overfit_gap"),
                 real(v, "min_gain"), real(v, "max_forgetting"), integer(v, "min_per_class"),
-                real(v, "val_fraction"), NoveltyMode.valueOf(upper(v, "novelty")));
+                real(v, "val_fraction"), NoveltyMode.valueOf(upper(v, "novelty")), real(v, "gate_confidence"),
+                real(v, "max_class_forgetting"), SearchMode.valueOf(upper(v, "search")), real(v, "weight_tol"),
+                real(v, "consistency_stop"), pinnedOf(overrides.keySet()));
+    }
+
+    /**
+     * These settings with some values replaced, e.g. one search trial's; the replaced keys count
+     * as pinned. Values are checked as {@code --set} checks them.
+     */
+    public TuningConfig with(Map<String, String> values) {
+        Map<String, String> merged = new LinkedHashMap<>(asMap());
+        merged.putAll(values);
+        Set<String> keep = new HashSet<>(pinned);
+        keep.addAll(values.keySet());
+        TuningConfig out = fromOverrides(merged);
+        return out.withPinned(keep);
+    }
+
+    private TuningConfig withPinned(Set<String> keys) {
+        return new TuningConfig(optimizer, lr, momentum, beta1, beta2, epsilon, weightDecay, driftDecay, clipNorm,
+                batchSize, maxEpochs, maxSteps, maxSeconds, maxMemoryMb, seed, schedule, minLr, plateauFactor,
+                plateauPatience, rehearsalRatio, minDelta, patience, gradTol, spikeFactor, gradSpikeFactor, glAlpha,
+                upStrips, stripLength, overfitGap, minGain, maxForgetting, minPerClass, valFraction, novelty,
+                gateConfidence, maxClassForgetting, search, weightTol, consistencyStop, pinnedOf(keys));
+    }
+
+    /** Whether the search may choose {@code key}: it is searched, searching is on, and the user did not set it. */
+    public boolean searches(String key) {
+        return search == SearchMode.AUTO && SEARCHED.contains(key) && !pinned.contains(key);
+    }
+
+    private static Set<String> pinnedOf(Set<String> keys) {
+        Set<String> out = new HashSet<>(keys);
+        out.retainAll(SEARCHED);
+        return out;
     }
 
     /** Every key with its value as {@code --set} takes it, in the documented order (for provenance). */

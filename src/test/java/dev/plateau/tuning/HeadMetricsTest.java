@@ -55,7 +55,7 @@ class HeadMetricsTest {
             right += arg == s.label(i) ? 1 : 0;
         }
         HeadMetrics.Evaluation e = HeadMetrics.evaluate(net, s);
-        assertEquals(sum / 600, e.meanLoss(), 1e-12);
+        assertEquals(sum / 600, e.meanLoss(), 1e-6); // batches sum in float
         assertEquals(right / 600.0, e.accuracy(), 0);
     }
 

@@ -14,12 +14,12 @@ class MemoryBudgetTest {
         TuningConfig c = TuningConfig.fromOverrides(Map.of("batch_size", "2", "rehearsal_ratio", "0.5"));
         MemoryBudget m = MemoryBudget.estimate(net, c, 10, 5, 4);
         assertEquals(19 * (4 + 3) * 4, m.embeddings());      // 532: rows x (embedding + targets) floats
-        assertEquals(4 * 15 * 4, m.parameters());            // 240: weights, gradients, best, start
+        assertEquals(6 * 15 * 4, m.parameters());            // 360: weights, gradients, best, start, previous, transposed
         assertEquals(2 * 15 * 4, m.optimizerState());        // 120: m and v
-        // batch x (x 4 + dLogits 3 + targets 3 + activations 3 + 2 deltas of width 4) floats,
-        // plus epoch order (10 + 5 rehearsal) and anchor pool (4) ints: 168 + 76
-        assertEquals(244, m.work());
-        assertEquals(1136, m.total());
+        // batch x (x and input rows 2 x 4 + dLogits 3 + targets 3 + activations 3 + 2 deltas and a
+        // row buffer of width 4) floats, plus epoch order (10 + 5 rehearsal) and anchor pool (4) ints: 232 + 76
+        assertEquals(308, m.work());
+        assertEquals(1320, m.total());
     }
 
     @Test

@@ -63,7 +63,7 @@ class TrainerTest {
         assertEquals(r.bestWeights().orElseThrow(), net.layers());
         double min = r.epochs().stream().mapToDouble(EpochRecord::valLoss).min().orElseThrow();
         assertEquals(min, r.best().orElseThrow().valLoss(), 0);
-        assertEquals(min, HeadMetrics.meanLoss(net, validation), 1e-12);
+        assertEquals(min, HeadMetrics.meanLoss(net, validation), 1e-6); // evaluation chunks differ: float sums
     }
 
     @Test

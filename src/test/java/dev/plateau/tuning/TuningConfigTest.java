@@ -110,7 +110,8 @@ class TuningConfigTest {
                 0, d.maxEpochs(), d.maxSteps(), d.maxSeconds(), d.maxMemoryMb(), d.seed(), d.schedule(), d.minLr(),
                 d.plateauFactor(), d.plateauPatience(), d.rehearsalRatio(), d.minDelta(), d.patience(), d.gradTol(),
                 d.spikeFactor(), d.gradSpikeFactor(), d.glAlpha(), d.upStrips(), d.stripLength(), d.overfitGap(),
-                d.minGain(), d.maxForgetting(), d.minPerClass(), d.valFraction(), d.novelty()));
+                d.minGain(), d.maxForgetting(), d.minPerClass(), d.valFraction(), d.novelty(), d.gateConfidence(),
+                d.maxClassForgetting(), d.search(), d.weightTol(), d.consistencyStop(), d.pinned()));
         assertTrue(e.getMessage().contains("beta2: out of range (1 seen, allowed [0, 1))"), e.getMessage());
         assertTrue(e.getMessage().contains("batch_size: out of range (0 seen, allowed 1..65536)"), e.getMessage());
     }
@@ -118,7 +119,7 @@ class TuningConfigTest {
     @Test
     void asMap_defaults_roundTripsThroughFromOverrides() {
         TuningConfig c = TuningConfig.fromOverrides(Map.of("lr", "3e-4", "epsilon", "1e-7", "optimizer", "adamw"));
-        assertEquals(c, TuningConfig.fromOverrides(c.asMap()));
+        assertEquals(c.asMap(), TuningConfig.fromOverrides(c.asMap()).asMap());
     }
 
     @Test
@@ -127,6 +128,6 @@ class TuningConfigTest {
         for (Map.Entry<String, String> e : TuningConfig.defaults().asMap().entrySet()) {
             assertTrue(table.contains("| `" + e.getKey() + "` | " + e.getValue() + " | "), e.getKey());
         }
-        assertEquals(34, TuningConfig.keyNames().size());
+        assertEquals(39, TuningConfig.keyNames().size());
     }
 }

@@ -1,0 +1,174 @@
+package dev.plateau.tuning;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import dev.plateau.inference.InferenceEngine;
+import dev.plateau.inference.InputRejectedException;
+import dev.plateau.inference.OrtRuntime;
+import dev.plateau.inference.Prediction;
+import dev.plateau.inference.SampleDirectory;
+import dev.plateau.model.HeadGraph;
+import dev.plateau.model.HeadLayer;
+import dev.plateau.model.ModelBundle;
+import dev.plateau.model.NoveltyGraph;
+import dev.plateau.store.ModelStore;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.function.Function;
+import java.util.stream.Stream;
+
+/**
+ * Writes an accepted candidate as the next version of the store: the head's weights into a copy
+ * of the graph (plus the novelty score, if fitted), the manifest with its provenance, the anchor
+ * set, the report and the chart; then runs the written file in ONNX Runtime and checks that it
+ * is the model the gate passed. Rejected runs leave only a report under {@code reports/}.
+ */
+final class CandidateWriter {
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
+            .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+            .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));
+    /** Largest class-probability difference between the written file and the Java head. */
+    private static final double FILE_TOLERANCE = 1e-4;
+
+    private final ModelBundle bundle;
+    private final ModelStore store;
+    private final Clock clock;
+
+    CandidateWriter(ModelBundle bundle, ModelStore store, Clock clock) {
+        this.bundle = bundle;
+        this.store = store;
+        this.clock = clock;
+    }
+
+    /** The candidate: the trained head, the novelty score (or null), and the function the gate judged. */
+    record Candidate(List<HeadLayer> weights, NoveltyGraph.Score novelty, Function<float[], float[]> model) {}
+
+    /**
+     * Publishes {@code candidate} as {@code version}; {@code report} is completed with the file
+     * check's figure and written beside it.
+     */
+    Path write(int version, HeadGraph head, Candidate candidate, TuneReport report, TuningConfig settings,
+               List<SampleDirectory.Sample> checkFiles, Samples checkEmbeddings, String chart) {
+        int positive = bundle.manifest().output().positiveIndex();
+        return store.write(bundle.manifest().name(), version, dir -> {
+            byte[] file = head.withHead(candidate.weights());
+            if (candidate.novelty() != null) {
+                file = NoveltyGraph.append(file, head.embeddingTensor(), head.outputTensor(), positive,
+                        candidate.novelty());
+            }
+            Files.write(dir.resolve(ModelBundle.MODEL_FILE), file);
+            writeManifest(dir, version, report, settings);
+            copyAnchors(dir);
+            double diff = checkFile(dir, candidate.model(), checkFiles, checkEmbeddings);
+            Files.writeString(dir.resolve("report.json"), withFileCheck(report, diff).toPrettyJson());
+            Files.writeString(dir.resolve("chart.svg"), chart);
+        });
+    }
+
+    static TuneReport withFileCheck(TuneReport r, double diff) {
+        return new TuneReport(r.model(), r.baseVersion(), r.baseModelSha256(), r.seed(), r.data(), r.search(),
+                r.hyperparameters(), r.epochs(), r.stopReason(), r.stopMessage(), r.bestEpoch(), r.steps(), r.novelty(),
+                r.gate(), r.decision(), r.verdict(), r.reason(), r.version(), diff, r.wallMs(), r.estimatedPeakBytes(),
+                r.jvmHeapUsedBytes());
+    }
+
+    /** Writes a rejected run's report and chart under {@code reports/}; returns the report file. */
+    Path writeRejected(TuneReport report, String chart) {
+        Path dir = store.versionsDir(bundle.manifest().name()).resolveSibling("reports")
+                .resolve(clock.instant().toString().replace(':', '-') + "-rejected");
+        try {
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve("report.json"), report.toPrettyJson());
+            Files.writeString(dir.resolve("chart.svg"), chart);
+            return dir.resolve("report.json");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the fine-tune report to " + dir, e);
+        }
+    }
+
+    /**
+     * Runs the written file in ONNX Runtime on the validation inputs and compares its class
+     * probabilities with the Java head's on the same embeddings: the file must be the model
+     * that passed the gate.
+     */
+    private static double checkFile(Path dir, Function<float[], float[]> java, List<SampleDirectory.Sample> files,
+                                    Samples embedded) throws IOException {
+        double worst = 0;
+        try (InferenceEngine engine = InferenceEngine.load(ModelBundle.open(dir), OrtRuntime.environment(1), 0)) {
+            for (int i = 0; i < files.size(); i++) {
+                Prediction p;
+                try {
+                    p = engine.infer(files.get(i).file());
+                } catch (InputRejectedException e) {
+                    throw new IOException("the written model rejects " + files.get(i).file() + ": " + e.getMessage(), e);
+                }
+                float[] expected = softmax(java.apply(embedded.row(i)));
+                for (int c = 0; c < expected.length; c++) {
+                    worst = Math.max(worst, Math.abs(expected[c] - p.score(c)));
+                }
+            }
+        }
+        if (!(worst <= FILE_TOLERANCE)) {
+            throw new IOException("the written model disagrees with the trained head: max abs difference "
+                    + worst + " > " + FILE_TOLERANCE);
+        }
+        return worst;
+    }
+
+    private static float[] softmax(float[] logits) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : logits) {
+            max = Math.max(max, v);
+        }
+        double sum = 0;
+        double[] e = new double[logits.length];
+        for (int i = 0; i < logits.length; i++) {
+            e[i] = Math.exp(logits[i] - max);
+            sum += e[i];
+        }
+        float[] out = new float[logits.length];
+        for (int i = 0; i < logits.length; i++) {
+            out[i] = (float) (e[i] / sum);
+        }
+        return out;
+    }
+
+    private void writeManifest(Path dir, int version, TuneReport report, TuningConfig settings) throws IOException {
+        ObjectNode manifest = (ObjectNode) YAML.readTree(bundle.dir().resolve(ModelBundle.MANIFEST_FILE).toFile());
+        manifest.put("version", version);
+        // The parent's baseline was measured on its own weights; this version's is measured anew.
+        manifest.remove("baseline");
+        ObjectNode provenance = manifest.putObject("provenance");
+        provenance.put("fine_tuned_from", bundle.manifest().name() + " v" + bundle.manifest().version());
+        provenance.put("parent_sha256", report.baseModelSha256());
+        provenance.put("fine_tuned_at", clock.instant().toString());
+        provenance.put("seed", settings.seed());
+        provenance.set("hyperparameters", YAML.valueToTree(settings.asMap()));
+        provenance.set("data", report.toTree().get("data"));
+        YAML.writeValue(dir.resolve(ModelBundle.MANIFEST_FILE).toFile(), manifest);
+    }
+
+    private void copyAnchors(Path dir) throws IOException {
+        if (bundle.anchorDir().isEmpty()) {
+            return;
+        }
+        Path from = bundle.anchorDir().get();
+        Path to = dir.resolve(ModelBundle.ANCHOR_DIR);
+        try (Stream<Path> walk = Files.walk(from)) {
+            for (Path p : walk.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+package dev.plateau.tuning;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class PairedTestTest {
+
+    @Test
+    void signTestP_smallCounts_matchesTheBinomialByHand() {
+        assertEquals(1.0 / 32, new PairedTest(100, 5, 0).signTestP(), 1e-12);
+        assertEquals(42.0 / 64, new PairedTest(100, 3, 3).signTestP(), 1e-12);
+        assertEquals(1.0, new PairedTest(100, 0, 0).signTestP(), 0);
+        assertEquals(1.0, new PairedTest(100, 0, 7).signTestP(), 1e-12);
+    }
+
+    @Test
+    void score_atZeroDifference_isMcNemarsStatistic() {
+        PairedTest t = new PairedTest(200, 30, 12);
+        assertEquals((30 - 12) / Math.sqrt(42), t.score(0), 1e-9);
+    }
+
+    @Test
+    void bounds_zeroDiscordantPairs_stayOpenByTheSampleSize() {
+        // With no discordant pair the score interval's bound solves x / (1 - x) = z^2 / n.
+        double z = Normal.quantile(0.95);
+        double expected = z * z / (150 + z * z);
+        PairedTest t = new PairedTest(150, 0, 0);
+        assertEquals(expected, t.upperBound(0.95), 1e-6);
+        assertEquals(-expected, t.lowerBound(0.95), 1e-6);
+    }
+
+    @Test
+    void bounds_anyCounts_encloseTheEstimate() {
+        for (int[] c : new int[][] {{100, 41, 3}, {100, 12, 11}, {500, 9, 25}, {20, 20, 0}, {20, 0, 20}}) {
+            PairedTest t = new PairedTest(c[0], c[1], c[2]);
+            assertTrue(t.lowerBound(0.95) <= t.difference() + 1e-12, t.toString());
+            assertTrue(t.upperBound(0.95) >= t.difference() - 1e-12, t.toString());
+            assertTrue(t.lowerBound(0.99) <= t.lowerBound(0.95), t.toString());
+        }
+    }
+
+    @Test
+    void lowerBound_simulatedPairs_coversTheTrueDifferenceAtItsConfidence() {
+        // 2,000 simulated paired evaluations of 100 samples each, true difference +0.05.
+        SplittableRandom random = new SplittableRandom(7);
+        int covered = 0;
+        int runs = 2000;
+        for (int k = 0; k < runs; k++) {
+            int up = 0;
+            int down = 0;
+            for (int i = 0; i < 100; i++) {
+                double u = random.nextDouble();
+                up += u < 0.10 ? 1 : 0;
+                down += u >= 0.10 && u < 0.15 ? 1 : 0;
+            }
+            covered += new PairedTest(100, up, down).lowerBound(0.95) <= 0.05 ? 1 : 0;
+        }
+        // Nominal 0.95; the binomial error of 2,000 runs is about 0.005.
+        assertTrue(covered >= 0.93 * runs, covered + " of " + runs + " covered");
+    }
+
+    @Test
+    void signTest_randomLabelsSimulated_falselySignificantAtMostAlpha() {
+        // A candidate that is no better: each discordant pair is as likely to go either way.
+        SplittableRandom random = new SplittableRandom(11);
+        int significant = 0;
+        int runs = 2000;
+        for (int k = 0; k < runs; k++) {
+            int up = 0;
+            int down = 0;
+            for (int i = 0; i < 100; i++) {
+                double u = random.nextDouble();
+                up += u < 0.4 ? 1 : 0;
+                down += u >= 0.4 && u < 0.8 ? 1 : 0;
+            }
+            significant += new PairedTest(100, up, down).signTestP() <= 0.05 ? 1 : 0;
+        }
+        assertTrue(significant <= 0.06 * runs, significant + " of " + runs + " significant");
+    }
+
+    @Test
+    void nonInferiorityP_agreesWithTheUpperBound() {
+        PairedTest kept = new PairedTest(500, 5, 9);   // a loss of 0.008
+        assertTrue(-kept.lowerBound(0.95) < 0.04);
+        assertTrue(kept.nonInferiorityP(0.04) < 0.05);
+        PairedTest unsure = new PairedTest(60, 0, 1);  // one lost on a small guard
+        assertTrue(-unsure.lowerBound(0.95) >= 0.04);
+        assertTrue(unsure.nonInferiorityP(0.04) >= 0.05);
+    }
+
+    @Test
+    void normal_knownQuantiles_matchTables() {
+        assertEquals(1.6448536, Normal.quantile(0.95), 1e-6);
+        assertEquals(1.9599640, Normal.quantile(0.975), 1e-6);
+        assertEquals(-2.3263479, Normal.quantile(0.01), 1e-6);
+        assertEquals(0.975, Normal.cdf(1.959964), 1e-6);
+    }
+}
