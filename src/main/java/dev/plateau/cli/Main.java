@@ -4,6 +4,8 @@ import dev.plateau.config.ConfigException;
 import dev.plateau.daemon.LogSetup;
 import dev.plateau.fleet.FleetException;
 import dev.plateau.model.BundleException;
+import dev.plateau.store.DiskFullException;
+import dev.plateau.store.StateDirectoryException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -64,6 +66,16 @@ public final class Main implements Runnable {
         if (e instanceof ConfigException) {
             err.println("configuration error: " + e.getMessage());
             return ExitCode.CONFIG;
+        }
+        if (e instanceof StateDirectoryException) {
+            // Read-only, not ours, not a directory: restarting cannot help (systemd stops at 78).
+            err.println("configuration error: " + e.getMessage());
+            return ExitCode.CONFIG;
+        }
+        if (e instanceof DiskFullException) {
+            // Not a bug, so no stack trace: the message names the directory and the bytes.
+            err.println("error: " + e.getMessage());
+            return ExitCode.INTERNAL;
         }
         if (e instanceof BundleException || e instanceof IllegalArgumentException) {
             err.println("error: " + e.getMessage());
