@@ -75,6 +75,7 @@ public final class Daemon implements AutoCloseable {
     private ObjectNode overrides;
     private LiveSettings live;
     private InputReports reports;
+    private volatile SampleHealth sampleHealth;
     private FleetCommands fleetCommands;
     private ScheduledExecutorService scheduler;
     private volatile Fleet fleet;
@@ -137,11 +138,13 @@ public final class Daemon implements AutoCloseable {
             samples = config.samples().enabled()
                     ? Optional.of(SampleStore.open(config.stateDir(), live.samplesMaxPerModel(), clock))
                     : Optional.empty();
+            sampleHealth = new SampleHealth(monotonic, SampleHealth.INTERVAL);
             reports = new InputReports(InputReports.Sink.fleet(() -> fleet), clock, live.publishResults());
             scheduler = Executors.newScheduledThreadPool(2, named("plateau-sources"));
             for (SourceConfig sc : config.sources()) {
                 Progress marks = new Progress(sc.name(), period(sc), monotonic);
-                ProgressHandler handler = new ProgressHandler(new Pipeline(slots.get(sc.model()), samples, reports), marks);
+                ProgressHandler handler = new ProgressHandler(new Pipeline(slots.get(sc.model()), samples, reports,
+                        sampleHealth), marks);
                 SourceScheduler view = new SourceScheduler(scheduler, marks);
                 Source source;
                 if (sc instanceof SourceConfig.Replay r) {
@@ -269,6 +272,10 @@ public final class Daemon implements AutoCloseable {
             m.put("latency_p50_us", s.p50Micros());
             m.put("latency_p99_us", s.p99Micros());
             m.put("probation", slot.probation());
+            SampleHealth kept = sampleHealth;
+            if (kept != null && samples.isPresent()) {
+                m.put("samples", kept.view(slot.name()));
+            }
             FleetCommands commands = fleetCommands;
             if (commands != null) {
                 commands.lastFineTune(slot.name()).ifPresent(f -> m.put("last_finetune", f));
