@@ -84,6 +84,9 @@ final class SampleHealth {
 
     /** The same cause: the same kind of failure, whatever sample or file it hit. */
     private static String causeOf(Throwable e) {
+        if (e instanceof DiskFullException full) {
+            return "disk-full " + full.dir(); // refused up front or failed mid-write: one cause
+        }
         Throwable root = e;
         while (root.getCause() != null) {
             root = root.getCause();
