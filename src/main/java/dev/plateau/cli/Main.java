@@ -30,10 +30,10 @@ import picocli.CommandLine.Command;
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:success",
-            "1:internal error",
+            "1:internal error (a bug: with a stack trace), or a failure named without one: a full disk, no broker",
             "2:usage or bad input",
             "3:rejected by a guard",
-            "78:configuration error"
+            "78:configuration error: the config, a configured model, or a read-only or unwritable state directory"
         })
 public final class Main implements Runnable {
     @CommandLine.Spec

@@ -743,7 +743,12 @@ public final class ModelStore {
         } catch (StoreException | IOException | IllegalStateException e) {
             String reason = e instanceof IOException ? "cannot read: " + e : e.getMessage();
             Journal journal = model != null ? journal(model) : new Journal(root.resolve("journal.jsonl"), clock);
-            journal.append("rejected", "source", source.toString(), "reason", reason);
+            try {
+                journal.append("rejected", "source", source.toString(), "reason", reason);
+            } catch (StoreException | UncheckedIOException unrecorded) {
+                // A full disk refuses the journal line too; the refusal itself must still reach the caller.
+                Logger.warn("model store: import refusal not journaled: {}", unrecorded.getMessage());
+            }
             throw new ImportRefusedException(source.toString(), reason);
         } finally {
             if (staging != null) {
