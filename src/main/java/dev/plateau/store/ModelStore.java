@@ -134,7 +134,8 @@ public final class ModelStore {
     }
 
     /**
-     * A store for writing; checks at once that the state directory and its {@code models/} can be written.
+     * A store for writing; checks at once that the state directory and its {@code models/}, when
+     * there is one, can be written.
      *
      * @param keepLast versions kept besides the active one and its rollback targets (at least 1)
      * @param deviceKey signs every version this store writes, or null to leave them unsigned
@@ -153,8 +154,11 @@ public final class ModelStore {
         this.keepLast = keepLast;
         this.deviceKey = deviceKey;
         if (forWriting) {
+            // Nothing is created but the state directory itself: a refused fine-tune leaves no models/.
             Disk.requireWritable(stateDir);
-            Disk.requireWritable(root);
+            if (Files.exists(root)) {
+                Disk.requireWritable(root);
+            }
         }
     }
 

@@ -57,8 +57,8 @@ class ReadOnlyStateTest {
 
     private static ChildJvm finished(ChildJvm child) throws Exception {
         assertTrue(child.process().waitFor(60, TimeUnit.SECONDS), "did not exit: " + child.lines());
-        child.awaitLine("\u0000", 0); // lets the reader catch up with the last lines
-        Thread.sleep(200);
+        // The output reader may still be on the last lines when the process is gone.
+        child.awaitLine("configuration error: ", 5);
         return child;
     }
 
