@@ -47,7 +47,7 @@ final class InferCommand implements Callable<Integer> {
                     line.put("latency_us", p.latencyMicros());
                 } catch (InputRejectedException e) {
                     line.put("error", e.getMessage());
-                    line.put("reason", e.reason().name().toLowerCase().replace('_', '-'));
+                    line.put("reason", e.reason().label());
                     status = ExitCode.BAD_INPUT;
                 }
                 System.out.println(Json.line(line));

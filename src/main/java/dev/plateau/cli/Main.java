@@ -4,6 +4,8 @@ import dev.plateau.config.ConfigException;
 import dev.plateau.daemon.LogSetup;
 import dev.plateau.fleet.FleetException;
 import dev.plateau.model.BundleException;
+import dev.plateau.store.DiskFullException;
+import dev.plateau.store.StateDirectoryException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -28,10 +30,10 @@ import picocli.CommandLine.Command;
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:success",
-            "1:internal error",
+            "1:internal error (a bug: with a stack trace), or a failure named without one: a full disk, no broker",
             "2:usage or bad input",
             "3:rejected by a guard",
-            "78:configuration error"
+            "78:configuration error: the config, a configured model, or a read-only or unwritable state directory"
         })
 public final class Main implements Runnable {
     @CommandLine.Spec
@@ -64,6 +66,16 @@ public final class Main implements Runnable {
         if (e instanceof ConfigException) {
             err.println("configuration error: " + e.getMessage());
             return ExitCode.CONFIG;
+        }
+        if (e instanceof StateDirectoryException) {
+            // Read-only, not ours, not a directory: restarting cannot help (systemd stops at 78).
+            err.println("configuration error: " + e.getMessage());
+            return ExitCode.CONFIG;
+        }
+        if (e instanceof DiskFullException) {
+            // Not a bug, so no stack trace: the message names the directory and the bytes.
+            err.println("error: " + e.getMessage());
+            return ExitCode.INTERNAL;
         }
         if (e instanceof BundleException || e instanceof IllegalArgumentException) {
             err.println("error: " + e.getMessage());

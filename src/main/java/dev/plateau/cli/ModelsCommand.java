@@ -1,8 +1,10 @@
 package dev.plateau.cli;
 
+import dev.plateau.store.DiskFullException;
 import dev.plateau.store.ImportRefusedException;
 import dev.plateau.store.ModelStore;
 import dev.plateau.store.SigningKey;
+import dev.plateau.store.StateDirectoryException;
 import dev.plateau.store.StoreException;
 import dev.plateau.store.TrustedKeys;
 import java.nio.file.Path;
@@ -44,8 +46,14 @@ final class ModelsCommand implements Runnable {
         @Option(names = "--json", description = "one JSON object per line instead of a table")
         boolean json;
 
+        /** The store for a command that changes it: a read-only or unwritable state directory is refused at once (78). */
         ModelStore store() {
             return new ModelStore(state);
+        }
+
+        /** The store for a command that only looks: works on a read-only state directory. */
+        ModelStore reader() {
+            return ModelStore.reader(state);
         }
     }
 
@@ -59,7 +67,7 @@ final class ModelsCommand implements Runnable {
 
         @Override
         public Integer call() {
-            ModelStore store = options.store();
+            ModelStore store = options.reader();
             List<Map<String, Object>> rows = new ArrayList<>();
             for (String m : model == null ? store.models() : List.of(model)) {
                 for (ModelStore.VersionInfo v : store.list(m)) {
@@ -90,7 +98,7 @@ final class ModelsCommand implements Runnable {
 
         @Override
         public Integer call() {
-            ModelStore store = options.store();
+            ModelStore store = options.reader();
             List<Map<String, Object>> journal = store.journalEntries(model);
             journal = journal.subList(Math.max(0, journal.size() - last), journal.size());
             if (options.json) {
@@ -171,7 +179,8 @@ final class ModelsCommand implements Runnable {
     }
 
     @Command(name = "verify", mixinStandardHelpOptions = true,
-            description = "Check hashes and signatures of every version. Exit 3 when any fails.")
+            description = "Check hashes and signatures of every version, and look for leftovers of interrupted "
+                    + "writes. Exit 3 when any check fails or anything is left over.")
     static final class VerifyCommand implements Callable<Integer> {
         @Mixin
         StoreOptions options;
@@ -181,7 +190,7 @@ final class ModelsCommand implements Runnable {
 
         @Override
         public Integer call() {
-            ModelStore store = options.store();
+            ModelStore store = options.reader();
             TrustedKeys trusted = keys == null ? ModelStore.trustedKeys(options.state) : TrustedKeys.load(keys);
             List<Map<String, Object>> rows = new ArrayList<>();
             boolean ok = true;
@@ -195,6 +204,16 @@ final class ModelsCommand implements Runnable {
                     rows.add(row);
                     ok &= c.ok();
                 }
+            }
+            for (ModelStore.Leftover l : store.leftovers()) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("model", l.model().isEmpty() ? null : l.model());
+                row.put("version", null);
+                row.put("ok", false);
+                row.put("detail", "leftover " + options.state.relativize(l.path()) + " (" + l.bytes()
+                        + " bytes) of an interrupted write; the store removes it when it is next opened");
+                rows.add(row);
+                ok = false;
             }
             print(rows, options.json, "model", "version", "ok", "detail");
             return ok ? ExitCode.OK : ExitCode.REJECTED;
@@ -244,6 +263,8 @@ final class ModelsCommand implements Runnable {
         } catch (ImportRefusedException e) {
             System.err.println("refused: " + e.getMessage());
             return ExitCode.REJECTED;
+        } catch (StateDirectoryException | DiskFullException e) {
+            throw e; // exit codes of the environment, not of this store operation: see Main
         } catch (StoreException e) {
             System.err.println("error: " + e.getMessage());
             return ExitCode.BAD_INPUT;

@@ -10,6 +10,7 @@ import dev.plateau.daemon.SystemdNotifier;
 import dev.plateau.daemon.Termination;
 import dev.plateau.fleet.FleetException;
 import dev.plateau.model.BundleException;
+import dev.plateau.store.StateDirectoryException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
@@ -55,6 +56,10 @@ final class RunCommand implements Callable<Integer> {
                 Logger.error("cannot start: {}", e.getMessage());
                 // An unreadable keystore or password file: as above.
                 throw new ConfigException(config.toString(), List.of(e.getMessage()));
+            } catch (StateDirectoryException e) {
+                Logger.error("cannot start: {}", e.getMessage());
+                // A read-only or foreign state directory: as above.
+                throw new ConfigException(config.toString(), List.of("state_dir: " + e.getMessage()));
             } catch (IllegalArgumentException e) {
                 Logger.error("cannot start: {}", e.getMessage());
                 // e.g. a replay source with nothing to replay: as above.

@@ -3,7 +3,6 @@ package dev.plateau.cli;
 import dev.plateau.model.GraphException;
 import dev.plateau.model.ModelBundle;
 import dev.plateau.store.ModelStore;
-import dev.plateau.store.SigningKey;
 import dev.plateau.tuning.BudgetExceededException;
 import dev.plateau.tuning.FineTune;
 import dev.plateau.tuning.TuningConfig;
@@ -62,10 +61,8 @@ final class TuneCommand implements Callable<Integer> {
         ModelBundle current = ModelBundle.open(bundle);
         FineTune.Outcome outcome;
         try {
-            // Signed with the store's device key, created here exactly as the daemon creates it,
-            // so that every version tune writes verifies.
-            ModelStore signing = new ModelStore(store, Clock.systemUTC(), ModelStore.KEEP_LAST,
-                    SigningKey.loadOrCreate(ModelStore.deviceKeyFile(store)));
+            // Signed with the store's device key, created as the daemon creates it.
+            ModelStore signing = ModelStore.signedByDevice(store, Clock.systemUTC(), ModelStore.KEEP_LAST);
             outcome = new FineTune(current, signing, config, Clock.systemUTC(), progress()).run(data, validation);
         } catch (TuningDataException | GraphException e) {
             throw new IllegalArgumentException(e.getMessage(), e);

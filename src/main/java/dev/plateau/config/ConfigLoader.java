@@ -20,6 +20,10 @@ import java.util.Set;
  * missing files are all errors, every one listed as {@code path: reason (line:col)}.
  */
 public final class ConfigLoader {
+    private static boolean isEmptyList(Node node) {
+        return node.kind() == Node.Kind.LIST && node.items().isEmpty();
+    }
+
     private static final Set<String> BROKER_SCHEMES = Set.of("tcp", "ssl", "mqtt", "mqtts", "ws", "wss");
 
     private ConfigLoader() {}
@@ -52,7 +56,8 @@ public final class ConfigLoader {
         List<DeviceConfig.ModelConfig> models = doc.list("models", ConfigLoader::model);
         if (models.isEmpty() && !root.fields().containsKey("models")) {
             doc.error("models", "required, missing: at least one model bundle", root);
-        } else if (models.isEmpty() && errors.isEmpty()) {
+        } else if (models.isEmpty() && (errors.isEmpty() || isEmptyList(root.fields().get("models")))) {
+            // An empty list is its own error; entries that failed have said why already.
             doc.error("models", "at least one model is required", root.fields().get("models"));
         }
         rejectDuplicateNames(root, "models", errors);

@@ -19,14 +19,13 @@ import dev.plateau.sensor.DirectorySource;
 import dev.plateau.sensor.MqttSource;
 import dev.plateau.sensor.ReplaySource;
 import dev.plateau.sensor.Source;
+import dev.plateau.store.Disk;
 import dev.plateau.store.ModelStore;
 import dev.plateau.store.ProbationPolicy;
 import dev.plateau.store.SampleStore;
-import dev.plateau.store.SigningKey;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -54,6 +53,8 @@ public final class Daemon implements AutoCloseable {
     /** How often the daemon looks for a newly activated version; `plateau models activate` takes effect within it. */
     static final Duration STORE_POLL = Duration.ofSeconds(2);
     private static final int KEEP_VERSIONS = 5;
+    /** What the daemon writes under the state directory besides it: models, samples, events, keys. */
+    private static final List<String> STATE_PARTS = List.of("models", "samples", "outbox", "keys");
     private static final Duration STATS_PERIOD = Duration.ofSeconds(60);
     private static final Duration STATUS_PERIOD = Duration.ofSeconds(30);
 
@@ -73,6 +74,7 @@ public final class Daemon implements AutoCloseable {
     private ObjectNode overrides;
     private LiveSettings live;
     private InputReports reports;
+    private volatile SampleHealth sampleHealth;
     private FleetCommands fleetCommands;
     private ScheduledExecutorService scheduler;
     private volatile Fleet fleet;
@@ -109,12 +111,11 @@ public final class Daemon implements AutoCloseable {
     public synchronized void start() {
         long begin = System.nanoTime();
         try {
-            Files.createDirectories(config.stateDir());
+            requireWritableState();
             OrtEnvironment env = OrtRuntime.environment(config.inference().threads());
             // Each model is served from the store: the active version, which is the shipped bundle
             // (version 0) until a fine-tune or an import is activated.
-            ModelStore store = new ModelStore(config.stateDir(), clock, KEEP_VERSIONS,
-                    SigningKey.loadOrCreate(ModelStore.deviceKeyFile(config.stateDir())));
+            ModelStore store = ModelStore.signedByDevice(config.stateDir(), clock, KEEP_VERSIONS);
             for (DeviceConfig.ModelConfig model : config.models()) {
                 ModelSlot slot = ModelSlot.open(model.bundle(), store, env, model.threads(), clock,
                         ProbationPolicy.defaults(), this::decision);
@@ -135,11 +136,13 @@ public final class Daemon implements AutoCloseable {
             samples = config.samples().enabled()
                     ? Optional.of(SampleStore.open(config.stateDir(), live.samplesMaxPerModel(), clock))
                     : Optional.empty();
+            sampleHealth = new SampleHealth(monotonic, SampleHealth.INTERVAL);
             reports = new InputReports(InputReports.Sink.fleet(() -> fleet), clock, live.publishResults());
             scheduler = Executors.newScheduledThreadPool(2, named("plateau-sources"));
             for (SourceConfig sc : config.sources()) {
                 Progress marks = new Progress(sc.name(), period(sc), monotonic);
-                ProgressHandler handler = new ProgressHandler(new Pipeline(slots.get(sc.model()), samples, reports), marks);
+                ProgressHandler handler = new ProgressHandler(new Pipeline(slots.get(sc.model()), samples, reports,
+                        sampleHealth), marks);
                 SourceScheduler view = new SourceScheduler(scheduler, marks);
                 Source source;
                 if (sc instanceof SourceConfig.Replay r) {
@@ -170,9 +173,6 @@ public final class Daemon implements AutoCloseable {
                 handlers.put("set-config", this::setConfig);
                 fleet = Fleet.start(settings, this::health, handlers);
             }
-        } catch (IOException e) {
-            close();
-            throw new UncheckedIOException("cannot create state directory " + config.stateDir(), e);
         } catch (RuntimeException e) {
             close();
             throw e;
@@ -184,6 +184,20 @@ public final class Daemon implements AutoCloseable {
         ready = true;
         if (systemd.enabled()) {
             startWatchdog();
+        }
+    }
+
+    /**
+     * The state directory and the parts of it the daemon writes must be writable before anything
+     * starts: a read-only or foreign one is a configuration error, not something to retry.
+     */
+    private void requireWritableState() {
+        Disk.requireWritable(config.stateDir());
+        for (String part : STATE_PARTS) {
+            Path dir = config.stateDir().resolve(part);
+            if (Files.exists(dir)) {
+                Disk.requireWritable(dir);
+            }
         }
     }
 
@@ -256,6 +270,10 @@ public final class Daemon implements AutoCloseable {
             m.put("latency_p50_us", s.p50Micros());
             m.put("latency_p99_us", s.p99Micros());
             m.put("probation", slot.probation());
+            SampleHealth kept = sampleHealth;
+            if (kept != null && samples.isPresent()) {
+                m.put("samples", kept.view(slot.name()));
+            }
             FleetCommands commands = fleetCommands;
             if (commands != null) {
                 commands.lastFineTune(slot.name()).ifPresent(f -> m.put("last_finetune", f));

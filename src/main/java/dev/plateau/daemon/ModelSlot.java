@@ -166,8 +166,7 @@ final class ModelSlot implements AutoCloseable {
                     "reason", d.reason());
         });
         if (state == Probation.State.ROLLED_BACK) {
-            ended.decision().ifPresent(d -> events.accept("rollback", event("version", store.active(name),
-                    "from", d.version(), "reason", d.reason())));
+            // The swap sends the rollback event: the store journaled probation's reason with it.
             swapTo(store.active(name), false);
         }
     }
@@ -180,7 +179,9 @@ final class ModelSlot implements AutoCloseable {
         } catch (RuntimeException e) {
             Logger.error("model {}: version {} does not load, rolling back to {}: {}", name, next, previous,
                     e.getMessage());
-            store.rollback(name, previous, next, "version " + next + " failed to load: " + e.getMessage());
+            String reason = "version " + next + " failed to load: " + e.getMessage();
+            store.rollback(name, previous, next, reason);
+            events.accept("rollback", event("version", previous, "from", next, "reason", reason));
             return;
         }
         Figures before = figures.figures();
@@ -199,7 +200,7 @@ final class ModelSlot implements AutoCloseable {
         old.close();
         figures = new FigureCounter();
         Logger.info("model {}: now serving version {} (was {})", name, next, previous);
-        events.accept("model-activated", event("version", next, "previous", previous));
+        announce(next, previous);
         if (probationAfter) {
             Optional<Figures> baseline = store.figures(name, previous);
             if (baseline.isPresent() && baseline.get().samples() > 0) {
@@ -213,6 +214,23 @@ final class ModelSlot implements AutoCloseable {
                 probationView = Map.of("state", "none", "version", next, "reason", "no figures of version "
                         + previous + " to compare with");
             }
+        }
+    }
+
+    /**
+     * Tells the fleet what the swap was: a {@code rollback} when the store's last change to
+     * {@code active} was one (by probation, {@code plateau models rollback} or a fleet command),
+     * with its reason; otherwise {@code model-activated}.
+     */
+    private void announce(int next, int previous) {
+        Optional<Map<String, Object>> change = store.lastChange(name);
+        boolean rollback = change.isPresent() && "rollback".equals(change.get().get("event"))
+                && Integer.valueOf(next).equals(change.get().get("version"));
+        if (rollback) {
+            events.accept("rollback", event("version", next, "from", previous,
+                    "reason", String.valueOf(change.get().get("reason"))));
+        } else {
+            events.accept("model-activated", event("version", next, "previous", previous));
         }
     }
 

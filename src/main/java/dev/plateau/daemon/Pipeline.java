@@ -5,6 +5,7 @@ import dev.plateau.inference.InputRejectedException;
 import dev.plateau.inference.Prediction;
 import dev.plateau.sensor.InputHandler;
 import dev.plateau.store.SampleStore;
+import dev.plateau.store.StoreException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -25,11 +26,13 @@ final class Pipeline implements InputHandler {
     private final ModelSlot slot;
     private final Optional<SampleStore> samples;
     private final Listener listener;
+    private final SampleHealth sampleHealth;
 
-    Pipeline(ModelSlot slot, Optional<SampleStore> samples, Listener listener) {
+    Pipeline(ModelSlot slot, Optional<SampleStore> samples, Listener listener, SampleHealth sampleHealth) {
         this.slot = slot;
         this.samples = samples;
         this.listener = listener;
+        this.sampleHealth = sampleHealth;
     }
 
     @Override
@@ -40,9 +43,10 @@ final class Pipeline implements InputHandler {
         try {
             p = slot.infer(file);
         } catch (InputRejectedException e) {
-            Logger.warn("input-rejected source={} model={} reason={}: {}", source, model, e.reason(), e.getMessage());
+            Logger.warn("input-rejected source={} model={} reason={}: {}", source, model, e.reason().label(),
+                    e.getMessage());
             listener.rejected(source, model, e.reason(), e.getMessage());
-            return new Result(Outcome.REJECTED, e.reason() + ": " + e.getMessage());
+            return new Result(Outcome.REJECTED, e.reason().label() + ": " + e.getMessage());
         } catch (InferenceException e) {
             Logger.error(e, "inference-failed source={} model={} v{} file={}", source, model, version, file);
             return new Result(Outcome.FAILED, e.getMessage());
@@ -54,12 +58,13 @@ final class Pipeline implements InputHandler {
         return Result.INFERRED;
     }
 
-    private static void keep(SampleStore store, String source, String model, int version, Path file, Prediction p) {
+    private void keep(SampleStore store, String source, String model, int version, Path file, Prediction p) {
         try {
             store.add(model, version, source, file, p);
-        } catch (UncheckedIOException e) {
+            sampleHealth.stored(model);
+        } catch (UncheckedIOException | StoreException e) {
             // A full disk must not stop inference; the result was already logged.
-            Logger.warn("sample store: {}", e.getMessage());
+            sampleHealth.failed(model, e);
         }
     }
 }

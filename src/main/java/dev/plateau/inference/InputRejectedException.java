@@ -5,7 +5,14 @@ public final class InputRejectedException extends Exception {
     private static final long serialVersionUID = 1L;
 
     /** Why an input was turned away; counted per reason. */
-    public enum Reason { UNREADABLE, UNSUPPORTED_FORMAT, WRONG_SIZE, WRONG_CHANNELS, NOT_FINITE, OUT_OF_RANGE }
+    public enum Reason {
+        UNREADABLE, UNSUPPORTED_FORMAT, WRONG_SIZE, WRONG_CHANNELS, NOT_FINITE, OUT_OF_RANGE;
+
+        /** The name logs, reports and events use, as the README lists them: {@code wrong-size}. */
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+    }
 
     private final Reason reason;
 

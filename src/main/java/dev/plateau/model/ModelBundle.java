@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
@@ -27,6 +28,8 @@ public record ModelBundle(Path dir, Manifest manifest) {
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+            // `version: 0.5` is not version 0: an integer field takes integers only.
+            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
             .build();
 
     public Path modelFile() {
@@ -56,6 +59,10 @@ public record ModelBundle(Path dir, Manifest manifest) {
         return new ModelBundle(dir, readManifest(dir));
     }
 
+    private static boolean isInteger(Class<?> type) {
+        return type == int.class || type == Integer.class || type == long.class || type == Long.class;
+    }
+
     static Manifest readManifest(Path dir) {
         Path file = dir.resolve(MANIFEST_FILE);
         try {
@@ -72,6 +79,10 @@ public record ModelBundle(Path dir, Manifest manifest) {
             }
             String reason = root instanceof IllegalArgumentException || root instanceof NullPointerException
                     ? root.getMessage() : e.getOriginalMessage();
+            if (e instanceof MismatchedInputException m && isInteger(m.getTargetType())
+                    && reason.startsWith("Cannot coerce Floating-point")) {
+                reason = "expected an integer, found a number with a fraction or exponent";
+            }
             throw new BundleException(dir, MANIFEST_FILE + ": " + (path.isEmpty() ? "" : path + ": ")
                     + reason + where, e);
         } catch (IOException e) {

@@ -55,7 +55,9 @@ final class Journal {
                 ch.force(true);
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot append to journal " + file, e);
+            String what = "cannot append to journal " + file;
+            throw Disk.translate(what, file.getParent(), 0, e).<RuntimeException>map(x -> x)
+                    .orElseGet(() -> new UncheckedIOException(what, e));
         }
     }
 

@@ -47,16 +47,14 @@ public final class ModelStore {
     private static final String IMPORT_PREFIX = ".import-";
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}");
     private static final Pattern VERSION = Pattern.compile("\\d{4,9}");
+    private static final Pattern QUARANTINED = Pattern.compile("(\\d{4,9})-.*");
+    private static final String HIGH_WATER = "high-water";
 
     private final Path root;
     private final Clock clock;
     private final int keepLast;
     private final SigningKey deviceKey;
 
-    /**
-     * A store on the system clock keeping the last 3 versions; versions it writes are signed by the
-     * device key {@link #deviceKeyFile} when that exists (so {@code plateau tune} signs its output).
-     */
     /**
      * One lock per store directory, shared by every instance in this JVM and held across
      * processes with a file lock, so the daemon, `plateau models` and `plateau tune` never
@@ -82,7 +80,8 @@ public final class ModelStore {
             }
             return action.get();
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot lock the model store " + root, e);
+            throw Disk.translate("cannot lock the model store", root, 0, e)
+                    .orElseGet(() -> new StoreException("cannot lock the model store " + root + ": " + e, e));
         } finally {
             if (lock.inProcess.getHoldCount() == 1 && lock.channel != null) {
                 try {
@@ -100,9 +99,24 @@ public final class ModelStore {
     /** Versions the command-line tools keep besides the active one and the rollback target. */
     public static final int KEEP_LAST = 3;
 
+    /**
+     * A store for writing on the system clock, keeping the last {@link #KEEP_LAST} versions; versions it writes are
+     * signed by the device key {@link #deviceKeyFile} when that exists (so {@code plateau tune}
+     * signs its output). Checks at once that the state directory can be written.
+     *
+     * @throws StateDirectoryException when the state directory is read-only, not writable or not a directory
+     */
     public ModelStore(Path stateDir) {
         this(stateDir, Clock.systemUTC(), KEEP_LAST, Files.exists(deviceKeyFile(stateDir))
                 ? SigningKey.load(deviceKeyFile(stateDir)) : null);
+    }
+
+    /**
+     * A store for looking only ({@code plateau models list|show|verify}): no check that the state
+     * directory is writable, nothing created; a method that writes fails as in any store.
+     */
+    public static ModelStore reader(Path stateDir) {
+        return new ModelStore(stateDir, Clock.systemUTC(), KEEP_LAST, null, false);
     }
 
     /** {@code <state>/keys/trusted/}: the public keys (*.pub) whose signatures imports accept. */
@@ -123,10 +137,30 @@ public final class ModelStore {
     }
 
     /**
+     * A store for writing; checks at once that the state directory and its {@code models/}, when
+     * there is one, can be written.
+     *
      * @param keepLast versions kept besides the active one and its rollback targets (at least 1)
      * @param deviceKey signs every version this store writes, or null to leave them unsigned
+     * @throws StateDirectoryException when the state directory is read-only, not writable or not a directory
      */
     public ModelStore(Path stateDir, Clock clock, int keepLast, SigningKey deviceKey) {
+        this(stateDir, clock, keepLast, deviceKey, true);
+    }
+
+    /**
+     * A store for writing whose versions are signed by the device key, created on first use: the
+     * daemon's and {@code plateau tune}'s store, so that every version either writes verifies.
+     * The state directory is checked before the key is made.
+     *
+     * @throws StateDirectoryException when the state directory is read-only, not writable or not a directory
+     */
+    public static ModelStore signedByDevice(Path stateDir, Clock clock, int keepLast) {
+        Disk.requireWritable(stateDir);
+        return new ModelStore(stateDir, clock, keepLast, SigningKey.loadOrCreate(deviceKeyFile(stateDir)));
+    }
+
+    private ModelStore(Path stateDir, Clock clock, int keepLast, SigningKey deviceKey, boolean forWriting) {
         if (keepLast < 1) {
             throw new IllegalArgumentException("keepLast: at least 1 (seen " + keepLast + ")");
         }
@@ -134,6 +168,13 @@ public final class ModelStore {
         this.clock = clock;
         this.keepLast = keepLast;
         this.deviceKey = deviceKey;
+        if (forWriting) {
+            // Nothing is created but the state directory itself: a refused fine-tune leaves no models/.
+            Disk.requireWritable(stateDir);
+            if (Files.exists(root)) {
+                Disk.requireWritable(root);
+            }
+        }
     }
 
     /** Fills a new directory and publishes it. */
@@ -195,6 +236,49 @@ public final class ModelStore {
         return versions.isEmpty() ? Optional.empty() : Optional.of(versions.get(versions.size() - 1));
     }
 
+    /**
+     * The number the next new version of {@code model} must take: above every version this store
+     * ever wrote, quarantined, pruned or holds, so a number never names two different models.
+     * Kept durably in {@code <name>/high-water}, raised before each version is published.
+     */
+    public int nextVersion(String model) {
+        return highWater(model) + 1;
+    }
+
+    /** The highest version number ever used by {@code model} in this store: written, quarantined or stored. */
+    private int highWater(String model) {
+        int high = latest(model).orElse(SHIPPED);
+        Path file = modelDir(model).resolve(HIGH_WATER);
+        try {
+            if (Files.exists(file)) {
+                high = Math.max(high, Integer.parseInt(Files.readString(file, StandardCharsets.UTF_8).trim()));
+            }
+        } catch (IOException | NumberFormatException e) {
+            // Unreadable: the quarantine below and the stored versions still bound what was used.
+            Logger.warn("model store {}: {} unreadable ({}); using the versions on disk", model, file, e.getMessage());
+        }
+        Path q = modelDir(model).resolve("quarantine");
+        if (Files.isDirectory(q)) {
+            try (Stream<Path> entries = Files.list(q)) {
+                for (Path p : entries.toList()) {
+                    var m = QUARANTINED.matcher(p.getFileName().toString());
+                    if (m.matches()) {
+                        high = Math.max(high, Integer.parseInt(m.group(1)));
+                    }
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot list " + q, e);
+            }
+        }
+        return high;
+    }
+
+    private void raiseHighWater(String model, int version) {
+        if (version > highWater(model)) {
+            DurableFiles.replace(modelDir(model).resolve(HIGH_WATER), version + "\n");
+        }
+    }
+
     /** Where {@code version} lives: the store, or for version 0 the shipped bundle. */
     public Path versionDir(String model, int version) {
         if (version == SHIPPED) {
@@ -219,23 +303,49 @@ public final class ModelStore {
 
     /**
      * Writes {@code version} of {@code model} atomically, with its hashes.json and, when the store
-     * has a device key and the writer left no signature.json, signed by the device.
+     * has a device key and the writer left no signature.json, signed by the device. Refused up
+     * front when the file system has less room than the active version takes (a new version is
+     * about its size); on any failure the temporary directory is removed at once.
      *
      * @throws IllegalStateException when the version exists already: versions are never overwritten
+     * @throws DiskFullException when there is no room, naming the directory, bytes needed and usable
      */
     public Path write(String model, int version, Writer writer) {
-        return locked(() -> writeLocked(model, version, writer));
+        return locked(() -> {
+            requireUnused(model, version);
+            return writeLocked(model, version, estimateNewVersion(model), writer);
+        });
     }
 
-    private Path writeLocked(String model, int version, Writer writer) {
+    private void requireUnused(String model, int version) {
+        int next = nextVersion(model);
+        if (version < next && !versions(model).contains(version)) {
+            throw new IllegalStateException("model " + model + " version " + version + " was used before (written, "
+                    + "quarantined or pruned); the next version is " + next + ": version numbers are never reused");
+        }
+    }
+
+    /** About the size of a new version: the active one's files (the shipped bundle's before any). */
+    private long estimateNewVersion(String model) {
+        try {
+            return Disk.size(activeDir(model));
+        } catch (StoreException e) {
+            return 0; // not opened yet: no size to go by, the write itself will tell
+        }
+    }
+
+    private Path writeLocked(String model, int version, long expectedBytes, Writer writer) {
         Path target = versionDir(model, version);
         if (Files.exists(target)) {
             throw new IllegalStateException("model " + model + " version " + version + " exists already at " + target);
         }
+        String what = "cannot write model " + model + " version " + version;
         Path parent = versionsDir(model);
         Path tmp = parent.resolve(TMP_PREFIX + String.format("%04d", version));
+        boolean published = false;
         try {
             Files.createDirectories(parent);
+            Disk.requireSpace(what, parent, expectedBytes);
             DurableFiles.deleteTree(tmp);
             Files.createDirectory(tmp);
             writer.write(tmp);
@@ -244,12 +354,31 @@ public final class ModelStore {
             }
             Hashes.write(tmp, Hashes.compute(tmp));
             fsyncTree(tmp);
+            raiseHighWater(model, version);
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            published = true;
             DurableFiles.fsync(parent);
             journal(model).append("written", "version", version);
             return target;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write model " + model + " version " + version + " to " + target, e);
+            throw Disk.translate(what, parent, Math.max(expectedBytes, Disk.size(tmp)), e)
+                    .<RuntimeException>map(x -> x).orElseGet(() -> new UncheckedIOException(what + " to " + target, e));
+        } catch (UncheckedIOException e) {
+            throw Disk.translate(what, parent, Math.max(expectedBytes, Disk.size(tmp)), e.getCause())
+                    .<RuntimeException>map(x -> x).orElse(e);
+        } finally {
+            if (!published) {
+                removeQuietly(model, tmp);
+            }
+        }
+    }
+
+    /** Removes a temporary directory of a failed write at once; what cannot go is left for {@link #open}. */
+    private static void removeQuietly(String model, Path tmp) {
+        try {
+            DurableFiles.deleteTree(tmp);
+        } catch (IOException e) {
+            Logger.warn("model store {}: cannot remove {} after a failed write: {}", model, tmp, e.getMessage());
         }
     }
 
@@ -514,6 +643,55 @@ public final class ModelStore {
         return checks;
     }
 
+    /** A temporary entry an interrupted write, deletion or import left in the store, and its size. */
+    public record Leftover(String model, Path path, long bytes) {}
+
+    /**
+     * Temporary directories and files that interrupted writes, deletions and imports left behind:
+     * {@link #open} removes them, so on a running device there are none.
+     */
+    public List<Leftover> leftovers() {
+        List<Leftover> out = new ArrayList<>();
+        leftoversIn("", root, out);
+        for (String model : models()) {
+            leftoversIn(model, modelDir(model), out);
+            leftoversIn(model, versionsDir(model), out);
+        }
+        return out;
+    }
+
+    private static void leftoversIn(String model, Path dir, List<Leftover> out) {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        try (Stream<Path> entries = Files.list(dir)) {
+            for (Path p : entries.sorted().toList()) {
+                String n = p.getFileName().toString();
+                if (n.startsWith(TMP_PREFIX) || n.startsWith(DEL_PREFIX) || n.startsWith(IMPORT_PREFIX)) {
+                    out.add(new Leftover(model, p, Disk.size(p)));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + dir, e);
+        }
+    }
+
+    /**
+     * The newest entry of the journal that changed what is active ({@code activated},
+     * {@code rollback} or {@code recovered}), so whoever follows {@code active} can tell a rollback
+     * from an activation.
+     */
+    public Optional<Map<String, Object>> lastChange(String model) {
+        List<Map<String, Object>> entries = journal(model).read();
+        for (int i = entries.size() - 1; i >= 0; i--) {
+            Object event = entries.get(i).get("event");
+            if ("activated".equals(event) || "rollback".equals(event) || "recovered".equals(event)) {
+                return Optional.of(entries.get(i));
+            }
+        }
+        return Optional.empty();
+    }
+
     private static Check signatureCheck(String model, int v, Path dir, TrustedKeys keys) {
         try {
             return new Check(model, v, true, "hashes match, signed by " + keys.verify(dir));
@@ -571,15 +749,25 @@ public final class ModelStore {
                     throw new StoreException("version " + version + " exists already with different files");
                 }
             } else {
-                write(model, version, to -> copyTree(from, to));
+                // An explicit rollback may bring back a number the store gave up (a quarantined copy
+                // of this very bundle, say); anything else takes a number never used before.
+                if (!explicitRollback) {
+                    requireUnused(model, version);
+                }
+                writeLocked(model, version, Disk.size(from), to -> copyTree(from, to));
             }
             keys.verify(versionDir(model, version));
             return activate(model, version, (explicitRollback ? "explicit rollback import" : "import") + " of "
                     + source + " signed by " + signer);
-        } catch (StoreException | IOException e) {
-            String reason = e instanceof StoreException ? e.getMessage() : "cannot read: " + e;
+        } catch (StoreException | IOException | IllegalStateException e) {
+            String reason = e instanceof IOException ? "cannot read: " + e : e.getMessage();
             Journal journal = model != null ? journal(model) : new Journal(root.resolve("journal.jsonl"), clock);
-            journal.append("rejected", "source", source.toString(), "reason", reason);
+            try {
+                journal.append("rejected", "source", source.toString(), "reason", reason);
+            } catch (StoreException | UncheckedIOException unrecorded) {
+                // A full disk refuses the journal line too; the refusal itself must still reach the caller.
+                Logger.warn("model store: import refusal not journaled: {}", unrecorded.getMessage());
+            }
             throw new ImportRefusedException(source.toString(), reason);
         } finally {
             if (staging != null) {
@@ -592,9 +780,12 @@ public final class ModelStore {
         }
     }
 
-    /** The version an import must be above: the newest stored, or the active bundle's manifest version. */
+    /**
+     * The version an import must be above: the highest number the store used (stored, quarantined,
+     * pruned), or the active bundle's manifest version.
+     */
     private int currentVersion(String model) {
-        int current = latest(model).orElse(0);
+        int current = highWater(model);
         if (Files.isDirectory(modelDir(model))) {
             try {
                 current = Math.max(current, ModelBundle.open(activeDir(model)).manifest().version());

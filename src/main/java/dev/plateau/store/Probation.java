@@ -92,7 +92,15 @@ public final class Probation {
                     return;
                 }
                 String reason = "probation of version " + activation.version() + ": " + crossed.get();
-                store.rollback(activation.model(), activation.previous(), activation.version(), reason);
+                try {
+                    store.rollback(activation.model(), activation.previous(), activation.version(), reason);
+                } catch (StoreException e) {
+                    // Another activation landed between the check above and the rollback: it wins.
+                    if (!superseded(live)) {
+                        throw e;
+                    }
+                    return;
+                }
                 finish(State.ROLLED_BACK, reason, live);
                 return;
             }

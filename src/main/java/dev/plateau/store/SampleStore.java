@@ -24,10 +24,14 @@ import org.tinylog.Logger;
  * labelling and fine-tuning later. Each sample is its input file and a {@code .json} beside it,
  * written input first and JSON last through a rename, so a crash leaves either a whole sample or
  * debris that {@link #open} removes. At most {@code maxPerModel} are kept; the oldest go first.
+ * A sample that does not fit is refused before it is written ({@link DiskFullException}) and a
+ * failed one leaves nothing behind.
  */
 public final class SampleStore {
     private static final ObjectMapper JSON = JsonMapper.builder().build();
     private static final String META = ".json";
+    /** Room kept for a sample's JSON beside its input: ~300 bytes plus the scores, well under 4 KiB. */
+    private static final long META_BYTES = 4096;
 
     private final Path root;
     private int maxPerModel;
@@ -111,9 +115,16 @@ public final class SampleStore {
         Path dir = root.resolve(model);
         String name = input.getFileName().toString();
         String ext = name.contains(".") ? name.substring(name.lastIndexOf('.')) : "";
+        Path copy = dir.resolve(id + ext);
+        Path tmp = dir.resolve(".tmp-" + id + META);
+        String what = "cannot store sample " + id + " of " + model;
+        long needed = 0;
+        boolean stored = false;
         try {
+            needed = Files.size(input) + META_BYTES;
             Files.createDirectories(dir);
-            Files.copy(input, dir.resolve(id + ext), StandardCopyOption.REPLACE_EXISTING);
+            Disk.requireSpace(what, dir, needed);
+            Files.copy(input, copy, StandardCopyOption.REPLACE_EXISTING);
             Map<String, Object> meta = new LinkedHashMap<>();
             meta.put("id", id);
             meta.put("ts", now.toString());
@@ -130,16 +141,31 @@ public final class SampleStore {
             }
             meta.put("scores", scores);
             meta.put("label", null);
-            Path tmp = dir.resolve(".tmp-" + id + META);
             JSON.writeValue(tmp.toFile(), meta);
             Files.move(tmp, dir.resolve(id + META), StandardCopyOption.ATOMIC_MOVE);
+            stored = true;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot store sample " + id + " of " + model + " in " + dir, e);
+            throw Disk.translate(what, dir, needed, e).<RuntimeException>map(x -> x)
+                    .orElseGet(() -> new UncheckedIOException(what + " in " + dir, e));
+        } finally {
+            if (!stored) {
+                // Half a sample is debris: the copy without its JSON, or a partial JSON.
+                deleteQuietly(tmp);
+                deleteQuietly(copy);
+            }
         }
         Deque<String> ids = idsByModel.computeIfAbsent(model, m -> new ArrayDeque<>());
         ids.add(id);
         shrink(model, ids);
         return id;
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            // open() removes what is left after the next start.
+        }
     }
 
     private void evict(Path dir, String id) {

@@ -147,7 +147,7 @@ public final class FineTune {
 
     /** Never a number used before, even by a version since quarantined or removed. */
     private int nextVersion() {
-        return Math.max(bundle.manifest().version(), store.latest(bundle.manifest().name()).orElse(0)) + 1;
+        return Math.max(bundle.manifest().version() + 1, store.nextVersion(bundle.manifest().name()));
     }
 
     private boolean useNovelty(TuneData data) {

@@ -79,6 +79,25 @@ class RunProcessTest {
         }
     }
 
+    @Test
+    void run_rejectedInput_namesItsReasonInLowerCaseAsTheReadmeDoes() throws Exception {
+        ChildJvm child = start(TinyDevice.config(tmp, null));
+        try {
+            Files.writeString(tmp.resolve("inbox/broken.png"), "not a png");
+            Path reason = tmp.resolve("inbox/rejected/broken.png.reason.txt");
+            awaitCondition(() -> Files.exists(reason), 10);
+
+            String line = child.lines().stream().filter(l -> l.contains("input-rejected source=inbox")).findFirst()
+                    .orElseThrow(() -> new AssertionError("no input-rejected line: " + child.lines()));
+            assertTrue(line.matches(".* reason=(unreadable|unsupported-format): .*"), line);
+            assertTrue(Files.readString(reason).matches("(?s)\\w+: (unreadable|unsupported-format): .*"),
+                    Files.readString(reason));
+            stopCleanly(child);
+        } finally {
+            child.process().destroyForcibly();
+        }
+    }
+
     private static void awaitCondition(BooleanSupplier condition, int seconds) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (!condition.getAsBoolean() && System.nanoTime() < deadline) {

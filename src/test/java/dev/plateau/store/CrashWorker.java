@@ -27,7 +27,7 @@ public final class CrashWorker {
         System.out.println("ready");
         System.out.flush();
         while (true) {
-            int next = Math.max(store.latest(Bundles.MODEL).orElse(0), store.active(Bundles.MODEL)) + 1;
+            int next = store.nextVersion(Bundles.MODEL);
             store.write(Bundles.MODEL, next, dir -> {
                 Files.write(dir.resolve("model.onnx"), model);
                 Files.writeString(dir.resolve("manifest.yaml"), manifest.replace("version: 1\n", "version: " + next + "\n"));

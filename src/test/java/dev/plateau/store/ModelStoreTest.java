@@ -112,6 +112,31 @@ class ModelStoreTest {
     }
 
     @Test
+    void nextVersion_afterTheNewestWasQuarantined_isAboveItAndItsNumberIsNeverWrittenAgain() throws Exception {
+        Bundles.write(store, 1);
+        Path v2 = Bundles.write(store, 2);
+        Files.write(v2.resolve("model.onnx"), new byte[] {1}, StandardOpenOption.APPEND);
+        store.open(Bundles.MODEL, shipped);
+        assertEquals(List.of(1), store.versions(Bundles.MODEL), "version 2 quarantined");
+
+        assertEquals(3, store.nextVersion(Bundles.MODEL));
+        IllegalStateException reuse = assertThrows(IllegalStateException.class, () -> Bundles.write(store, 2));
+        assertTrue(reuse.getMessage().contains("never reused"), reuse.getMessage());
+        Bundles.write(store, 3);
+        assertEquals(4, store.nextVersion(Bundles.MODEL));
+    }
+
+    @Test
+    void nextVersion_survivesTheQuarantineDirectoryBeingEmptied() throws Exception {
+        Path v2 = Bundles.write(store, 2);
+        Files.write(v2.resolve("model.onnx"), new byte[] {1}, StandardOpenOption.APPEND);
+        store.open(Bundles.MODEL, shipped);
+        DurableFiles.deleteTree(store.modelDir(Bundles.MODEL).resolve("quarantine"));
+
+        assertEquals(3, new ModelStore(tmp.resolve("state"), clock, 2, null).nextVersion(Bundles.MODEL));
+    }
+
+    @Test
     void retain_manyVersions_keepsActiveRollbackTargetAndLastN() {
         for (int v = 2; v <= 6; v++) {
             Bundles.write(store, v);

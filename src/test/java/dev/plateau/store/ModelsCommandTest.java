@@ -61,6 +61,22 @@ class ModelsCommandTest {
         assertEquals(0, run("models", "rollback", "--store", store, Bundles.MODEL), out);
         assertEquals(0, new ModelStore(state).active(Bundles.MODEL));
         assertEquals(0, run("models", "show", "--store", store, Bundles.MODEL), out);
-        assertTrue(out.contains("rollback"), out);
+        // The journal line of the rollback itself, not the header (which always says "rollback target").
+        assertTrue(out.lines().anyMatch(l -> l.matches("\\S+\\s+rollback\\s+\\{version=0, from=2, reason=by command}")),
+                out);
+    }
+
+    @Test
+    void verify_leftoverTemporaryDirectory_isReportedAndFails() throws Exception {
+        Path state = tmp.resolve("state");
+        ModelStore model = new ModelStore(state);
+        model.open(Bundles.MODEL, Bundles.bundle(tmp.resolve("shipped"), 1));
+        Path leftover = Files.createDirectories(model.versionsDir(Bundles.MODEL).resolve(".tmp-0003"));
+        Files.write(leftover.resolve("model.onnx"), new byte[1000]);
+
+        assertEquals(3, run("models", "verify", "--store", state.toString(), "--json"), out);
+
+        assertTrue(out.lines().anyMatch(l -> l.contains("\"ok\":false") && l.contains(
+                "leftover models/tiny-gray/versions/.tmp-0003 (1000 bytes) of an interrupted write")), out);
     }
 }
