@@ -20,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
-import java.util.function.Function;
 import java.util.stream.Stream;
 
 /**
@@ -47,7 +46,7 @@ final class CandidateWriter {
     }
 
     /** The candidate: the trained head, the novelty score (or null), and the function the gate judged. */
-    record Candidate(List<HeadLayer> weights, NoveltyGraph.Score novelty, Function<float[], float[]> model) {}
+    record Candidate(List<HeadLayer> weights, NoveltyGraph.Score novelty, Scored.Model model) {}
 
     /**
      * Publishes {@code candidate} as {@code version}; {@code report} is completed with the file
@@ -97,7 +96,7 @@ final class CandidateWriter {
      * probabilities with the Java head's on the same embeddings: the file must be the model
      * that passed the gate.
      */
-    private static double checkFile(Path dir, Function<float[], float[]> java, List<SampleDirectory.Sample> files,
+    private static double checkFile(Path dir, Scored.Model java, List<SampleDirectory.Sample> files,
                                     Samples embedded) throws IOException {
         double worst = 0;
         try (InferenceEngine engine = InferenceEngine.load(ModelBundle.open(dir), OrtRuntime.environment(1), 0)) {
@@ -108,7 +107,7 @@ final class CandidateWriter {
                 } catch (InputRejectedException e) {
                     throw new IOException("the written model rejects " + files.get(i).file() + ": " + e.getMessage(), e);
                 }
-                float[] expected = softmax(java.apply(embedded.row(i)));
+                float[] expected = softmax(java.logits(embedded.row(i), 1));
                 for (int c = 0; c < expected.length; c++) {
                     worst = Math.max(worst, Math.abs(expected[c] - p.score(c)));
                 }

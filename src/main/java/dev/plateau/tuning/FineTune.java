@@ -19,7 +19,6 @@ import java.util.Locale;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
-import java.util.function.Function;
 import java.util.function.Supplier;
 import org.tinylog.Logger;
 
@@ -141,7 +140,17 @@ public final class FineTune {
             return new Candidate(run.bestWeights().get(), null, net::logits);
         }
         NoveltyGraph.Score score = NoveltyFit.fit(shuffledRows(normal, config.seed()));
-        Function<float[], float[]> model = embedding -> score.apply(net.logits(embedding), embedding, positive);
+        Scored.Model model = (rows, n) -> {
+            // The novelty score is applied row by row, as the graph's added nodes do.
+            int dim = net.inputs();
+            float[] out = new float[n * net.outputs()];
+            for (int r = 0; r < n; r++) {
+                float[] embedding = Arrays.copyOfRange(rows, r * dim, (r + 1) * dim);
+                System.arraycopy(score.apply(net.logits(embedding), embedding, positive), 0, out, r * net.outputs(),
+                        net.outputs());
+            }
+            return out;
+        };
         return new Candidate(run.bestWeights().get(), score, model);
     }
 

@@ -1,47 +1,75 @@
 package dev.plateau.tuning;
 
-import java.util.function.Function;
+import java.util.Arrays;
 
 /**
  * One model's answers on a set of samples, sample by sample: the one evaluator behind both sides
- * of every comparison the gate makes. A sample whose output is not finite counts as wrong.
+ * of every comparison the gate and the search make. A sample whose output is not finite counts
+ * as wrong.
  */
 record Scored(int n, double meanLoss, boolean[] correct, int[] labels, int nonFinite) {
-    /** Same floor as {@link CrossEntropy}'s log-sum-exp never needs: a probability of exactly 0 would be -inf. */
+    /** A probability of exactly 0 would make the loss infinite; the floor keeps one such sample finite. */
     private static final double MIN_PROBABILITY = 1e-12;
+    /** Rows per call of the model. */
+    private static final int CHUNK = 256;
 
-    static Scored of(Function<float[], float[]> model, Samples samples) {
+    /** A model over rows of embeddings: {@code n} rows laid out flat in, {@code n} rows of logits out. */
+    @FunctionalInterface
+    interface Model {
+        float[] logits(float[] rows, int n);
+    }
+
+    static Scored of(Model model, Samples samples) {
         int n = samples.size();
+        int dim = samples.dim();
         boolean[] correct = new boolean[n];
         int[] labels = new int[n];
         double loss = 0;
         int nonFinite = 0;
-        for (int i = 0; i < n; i++) {
-            float[] logits = model.apply(samples.row(i));
-            labels[i] = samples.label(i);
-            double max = Double.NEGATIVE_INFINITY;
-            int top = 0;
-            boolean finite = true;
-            for (int c = 0; c < logits.length; c++) {
-                finite &= Float.isFinite(logits[c]);
-                if (logits[c] > logits[top]) {
-                    top = c;
+        for (int from = 0; from < n; from += CHUNK) {
+            int m = Math.min(CHUNK, n - from);
+            float[] logits = model.logits(Arrays.copyOfRange(samples.data(), from * dim, (from + m) * dim), m);
+            int k = logits.length / m;
+            for (int r = 0; r < m; r++) {
+                int i = from + r;
+                labels[i] = samples.label(i);
+                double rowLoss = loss(logits, r * k, k, labels[i]);
+                if (Double.isNaN(rowLoss)) {
+                    nonFinite++;
+                    continue;
                 }
-                max = Math.max(max, logits[c]);
+                loss += rowLoss;
+                correct[i] = top(logits, r * k, k) == labels[i];
             }
-            if (!finite) {
-                nonFinite++;
-                continue;
-            }
-            double z = 0;
-            for (float v : logits) {
-                z += Math.exp(v - max);
-            }
-            double p = Math.exp(logits[labels[i]] - max) / z;
-            loss += -Math.log(Math.max(p, MIN_PROBABILITY));
-            correct[i] = top == labels[i];
         }
         return new Scored(n, loss / n, correct, labels, nonFinite);
+    }
+
+    /** Cross-entropy of one row of logits against {@code label}; NaN when an output is not finite. */
+    private static double loss(float[] logits, int at, int k, int label) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int c = 0; c < k; c++) {
+            if (!Float.isFinite(logits[at + c])) {
+                return Double.NaN;
+            }
+            max = Math.max(max, logits[at + c]);
+        }
+        double z = 0;
+        for (int c = 0; c < k; c++) {
+            z += Math.exp(logits[at + c] - max);
+        }
+        return -Math.log(Math.max(Math.exp(logits[at + label] - max) / z, MIN_PROBABILITY));
+    }
+
+    /** The highest output's index; ties go to the lower index. */
+    private static int top(float[] logits, int at, int k) {
+        int top = 0;
+        for (int c = 1; c < k; c++) {
+            if (logits[at + c] > logits[at + top]) {
+                top = c;
+            }
+        }
+        return top;
     }
 
     double accuracy() {

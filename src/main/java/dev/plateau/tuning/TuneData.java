@@ -32,7 +32,10 @@ import java.util.Random;
 record TuneData(List<Sample> fit, List<Sample> selection, List<Sample> validation, List<Sample> rehearsal,
                 List<Sample> anchorSelection, List<Sample> guard, List<String> labels, List<String> notes) {
 
-    /** Shares of the anchor set: rehearsal and the search's forgetting estimate; the rest guards. */
+    /**
+     * Shares of the anchor set: rehearsal and the search's forgetting estimate; the other half
+     * guards, because the gate's non-inferiority bound narrows with the guard's size.
+     */
     static final double ANCHOR_REHEARSAL_SHARE = 0.35;
     static final double ANCHOR_SELECTION_SHARE = 0.15;
     /** Majority over minority class count above which the fit split is balanced by oversampling. */
