@@ -99,23 +99,105 @@ class FineTuneAcceptanceTest {
         assertTrue(originalBefore - originalAfter <= 0.05,
                 "original accuracy " + originalBefore + " -> " + originalAfter + ": issue allows <= 5 points lost");
         assertTrue(Files.isRegularFile(outcome.bundle().resolve("report.json")));
+        assertEquals("auto", outcome.report().search().mode());
+        assertTrue(outcome.report().search().trials().size() > 1);
+        assertTrue(outcome.report().gate().better().lowerBound() >= 0.005);
+        assertTrue(outcome.report().gate().kept().upperBound() < 0.04);
         assertTrue(Files.readString(outcome.bundle().resolve("chart.svg")).contains("kept: epoch"));
         assertTrue(Files.readString(outcome.bundle().resolve("manifest.yaml")).contains("fine_tuned_from: fashion-cnn v1"));
     }
 
-    @Test
-    void fineTune_randomLabels_rejectedAndNothingWritten(@TempDir Path store, @TempDir Path shuffled) throws IOException {
-        List<String> labels = ModelBundle.open(FASHION).manifest().output().labels();
-        Random random = new Random(1);
-        for (SampleDirectory.Sample s : SampleDirectory.scan(data.resolve("tune-orig"), labels).samples()) {
-            Path target = shuffled.resolve(labels.get(random.nextInt(labels.size()))).resolve(s.file().getFileName());
-            Files.createDirectories(target.getParent());
-            Files.copy(s.file(), target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    /** Five cameras the fixture never saw, each with its own images, shift and label seed. */
+    private static BufferedImage shifted(BufferedImage in, int kind, Random noise) {
+        BufferedImage out = new BufferedImage(in.getWidth(), in.getHeight(), BufferedImage.TYPE_BYTE_GRAY);
+        for (int y = 0; y < in.getHeight(); y++) {
+            for (int x = 0; x < in.getWidth(); x++) {
+                double v = in.getRaster().getSample(x, y, 0);
+                v = switch (kind) {
+                    case 0 -> v * 0.25 + noise.nextGaussian() * 35;           // dark and noisy
+                    case 1 -> 190 - v * 0.45 + noise.nextGaussian() * 5;     // inverted, low contrast
+                    case 2 -> 0.55 * v + 0.45 * 200 + noise.nextGaussian() * 3; // haze
+                    case 3 -> 0.3 * v + 150 + noise.nextGaussian() * 8;       // fog
+                    default -> 255 - v;                                       // inverted
+                };
+                out.getRaster().setSample(x, y, 0, (int) Math.max(0, Math.min(255, Math.round(v))));
+            }
         }
-        FineTune.Outcome outcome = tune(store, shuffled, Map.of());
+        return out;
+    }
+
+    @Test
+    void fineTune_randomLabels_fiveDataSets_allRejectedAsNotSignificant(@TempDir Path tmp) throws IOException {
+        List<String> labels = ModelBundle.open(FASHION).manifest().output().labels();
+        List<SampleDirectory.Sample> all = SampleDirectory.scan(FIXTURE, labels).samples();
+        for (int set = 0; set < 5; set++) {
+            Random random = new Random(100 + set);
+            List<SampleDirectory.Sample> images = new java.util.ArrayList<>(all);
+            java.util.Collections.shuffle(images, random);
+            Path dir = tmp.resolve("random-" + set);
+            for (SampleDirectory.Sample s : images.subList(0, 500)) {
+                Path target = dir.resolve(labels.get(random.nextInt(labels.size()))).resolve(s.file().getFileName());
+                write(shifted(ImageIO.read(s.file().toFile()), set, random), target);
+            }
+            Path store = tmp.resolve("store-" + set);
+            FineTune.Outcome outcome = tune(store, dir, Map.of());
+            assertFalse(outcome.accepted(), "random labels, set " + set + ": " + outcome.reason());
+            assertTrue(outcome.reason().contains("is not significant"), "set " + set + ": " + outcome.reason());
+            assertEquals(List.of(), new ModelStore(store).versions("fashion-cnn"));
+        }
+    }
+
+    @Test
+    void fineTune_noRehearsalDestructiveRate_rejectedByTheForgettingCheckWithFigures(@TempDir Path store) {
+        FineTune.Outcome outcome = tune(store, data.resolve("tune-shift"),
+                Map.of("rehearsal_ratio", "0", "drift_decay", "0", "lr", "0.01", "search", "off"));
         assertFalse(outcome.accepted());
-        assertTrue(outcome.reason().contains("is not significant"), outcome.reason());
-        assertEquals(List.of(), new ModelStore(store).versions("fashion-cnn"));
+        assertEquals("forgot", outcome.report().verdict(), outcome.reason());
+        assertTrue(outcome.reason().matches("forgot (the original task|class '[a-z-]+'): .*anchor accuracy .*"
+                + "\\d\\.\\d{3} -> \\d\\.\\d{3} .*"), outcome.reason());
+        assertTrue(outcome.report().gate().kept().lost() > outcome.report().gate().kept().gained());
+    }
+
+    @Test
+    void fineTune_setValues_areUsedExactlyAndNotSearched(@TempDir Path store) {
+        FineTune.Outcome outcome = tune(store, data.resolve("tune-shift"),
+                Map.of("lr", "0.002", "drift_decay", "0.05", "rehearsal_ratio", "1.5", "max_epochs", "4"));
+        for (TuneReport.Trial t : outcome.report().search().trials()) {
+            assertEquals("0.002", t.settings().get("lr"));
+            assertEquals("0.05", t.settings().get("drift_decay"));
+            assertEquals("1.5", t.settings().get("rehearsal_ratio"));
+        }
+        assertEquals("0.002", outcome.report().hyperparameters().get("lr"));
+        assertTrue(outcome.report().epochs().size() <= 4);
+    }
+
+    @Test
+    void tuneCommand_freshStore_signsItsVersionSoVerifyPasses(@TempDir Path state) throws IOException {
+        java.io.PrintStream out = System.out;
+        java.io.PrintStream err = System.err;
+        java.io.ByteArrayOutputStream stdout = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream stderr = new java.io.ByteArrayOutputStream();
+        int tuned;
+        int verified;
+        try {
+            System.setOut(new java.io.PrintStream(stdout, true, java.nio.charset.StandardCharsets.UTF_8));
+            System.setErr(new java.io.PrintStream(stderr, true, java.nio.charset.StandardCharsets.UTF_8));
+            tuned = dev.plateau.cli.Main.execute("tune", "-m", FASHION.toString(), "-d",
+                    data.resolve("tune-shift").toString(), "--store", state.toString());
+            verified = dev.plateau.cli.Main.execute("models", "verify", "--store", state.toString());
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+        String printed = stdout.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, tuned, printed + stderr);
+        assertEquals(0, verified, printed);
+        // The report alone on stdout (then verify's lines); progress on stderr.
+        String report = printed.lines().findFirst().orElseThrow();
+        assertEquals("accepted", new com.fasterxml.jackson.databind.ObjectMapper().readTree(report)
+                .get("decision").asText());
+        assertTrue(stderr.toString(java.nio.charset.StandardCharsets.UTF_8).contains("trial 1 (rung 1"), stderr.toString());
+        assertTrue(Files.isRegularFile(dev.plateau.store.ModelStore.deviceKeyFile(state)));
     }
 
     @Test
