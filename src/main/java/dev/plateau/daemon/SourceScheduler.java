@@ -6,13 +6,14 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import org.tinylog.Logger;
 
 /**
  * One source's view of the shared source pool: every task the source schedules marks its
  * {@link Progress} when a run starts and ends. This sees the source's own loop, idle or not, so an
  * empty inbox is not a hang, while a run that never ends, a pool with no free thread, or a
- * periodic task that died on an {@link Error} all stop the marks. Shutting down is the pool
- * owner's job, not a source's.
+ * periodic task that died on an {@link Error} all stop the marks; a task that dies is logged with
+ * what it threw. Shutting down is the pool owner's job, not a source's.
  */
 final class SourceScheduler extends AbstractExecutorService implements ScheduledExecutorService {
     private final ScheduledExecutorService pool;
@@ -28,10 +29,23 @@ final class SourceScheduler extends AbstractExecutorService implements Scheduled
             progress.ran();
             try {
                 task.run();
+            } catch (RuntimeException | Error e) {
+                died(e);
+                throw e;
             } finally {
                 progress.ran();
             }
         };
+    }
+
+    /**
+     * A task that throws is not run again by the pool, and the pool keeps what it threw to itself:
+     * say so here, where the source is known. The marks then stop and the {@link Watchdog} names
+     * the source.
+     */
+    private void died(Throwable e) {
+        Logger.error(e, "source {}: a scheduled task failed with {} and will not run again; the watchdog will "
+                + "report the source as stalled", progress.source(), e.getClass().getName());
     }
 
     @Override
@@ -55,6 +69,9 @@ final class SourceScheduler extends AbstractExecutorService implements Scheduled
             progress.ran();
             try {
                 return callable.call();
+            } catch (RuntimeException | Error e) {
+                died(e);
+                throw e;
             } finally {
                 progress.ran();
             }

@@ -5,7 +5,13 @@ public final class InputRejectedException extends Exception {
     private static final long serialVersionUID = 1L;
 
     /** Why an input was turned away; counted per reason. */
-    public enum Reason { UNREADABLE, UNSUPPORTED_FORMAT, WRONG_SIZE, WRONG_CHANNELS, NOT_FINITE, OUT_OF_RANGE }
+    public enum Reason {
+        UNREADABLE, UNSUPPORTED_FORMAT, WRONG_SIZE, WRONG_CHANNELS, NOT_FINITE, OUT_OF_RANGE,
+        /** A symbolic link, FIFO, device, socket or directory where a regular file was expected. */
+        NOT_A_FILE,
+        /** Over the size limit, refused before it was read. */
+        TOO_LARGE
+    }
 
     private final Reason reason;
 
