@@ -70,15 +70,19 @@ public final class DirectorySource implements Source {
     @Override
     public synchronized void start() {
         try {
-            Files.createDirectories(config.path().resolve(PROCESSED));
-            Files.createDirectories(config.path().resolve(REJECTED));
-            Files.createDirectories(config.path().resolve(HANDLING));
+            folders();
             quarantineLeftovers();
         } catch (IOException e) {
             throw new UncheckedIOException("source " + config.name() + ": cannot prepare " + config.path(), e);
         }
         task = scheduler.scheduleWithFixedDelay(this::poll, 0, config.pollMillis(), TimeUnit.MILLISECONDS);
         Logger.info("source {}: watching {} every {} ms", config.name(), config.path(), config.pollMillis());
+    }
+
+    private void folders() throws IOException {
+        Files.createDirectories(config.path().resolve(PROCESSED));
+        Files.createDirectories(config.path().resolve(REJECTED));
+        Files.createDirectories(config.path().resolve(HANDLING));
     }
 
     /** Moves what a dead process left in {@code .handling/} to {@code rejected/}, unread. */
@@ -103,7 +107,7 @@ public final class DirectorySource implements Source {
     /** One pass over the inbox; public for tests that drive the source without a scheduler. */
     public void poll() {
         try {
-            Files.createDirectories(config.path().resolve(HANDLING));
+            folders(); // again: someone may have removed one while we run
             for (Path file : ready()) {
                 if (Thread.currentThread().isInterrupted()) {
                     return;
