@@ -24,13 +24,13 @@ final class SourceScheduler extends AbstractExecutorService implements Scheduled
         this.progress = progress;
     }
 
-    private Runnable marked(Runnable task) {
+    private Runnable marked(Runnable task, boolean periodic) {
         return () -> {
             progress.ran();
             try {
                 task.run();
             } catch (RuntimeException | Error e) {
-                died(e);
+                failed(e, periodic);
                 throw e;
             } finally {
                 progress.ran();
@@ -43,24 +43,28 @@ final class SourceScheduler extends AbstractExecutorService implements Scheduled
      * say so here, where the source is known. The marks then stop and the {@link Watchdog} names
      * the source.
      */
-    private void died(Throwable e) {
-        Logger.error(e, "source {}: a scheduled task failed with {} and will not run again; the watchdog will "
-                + "report the source as stalled", progress.source(), e.getClass().getName());
+    private void failed(Throwable e, boolean periodic) {
+        if (periodic) {
+            Logger.error(e, "source {}: a scheduled task failed with {} and will not run again; the watchdog will "
+                    + "report the source as stalled", progress.source(), e.getClass().getName());
+        } else {
+            Logger.error(e, "source {}: a task failed with {}", progress.source(), e.getClass().getName());
+        }
     }
 
     @Override
     public ScheduledFuture<?> scheduleAtFixedRate(Runnable command, long initialDelay, long period, TimeUnit unit) {
-        return pool.scheduleAtFixedRate(marked(command), initialDelay, period, unit);
+        return pool.scheduleAtFixedRate(marked(command, true), initialDelay, period, unit);
     }
 
     @Override
     public ScheduledFuture<?> scheduleWithFixedDelay(Runnable command, long initialDelay, long delay, TimeUnit unit) {
-        return pool.scheduleWithFixedDelay(marked(command), initialDelay, delay, unit);
+        return pool.scheduleWithFixedDelay(marked(command, true), initialDelay, delay, unit);
     }
 
     @Override
     public ScheduledFuture<?> schedule(Runnable command, long delay, TimeUnit unit) {
-        return pool.schedule(marked(command), delay, unit);
+        return pool.schedule(marked(command, false), delay, unit);
     }
 
     @Override
@@ -70,7 +74,7 @@ final class SourceScheduler extends AbstractExecutorService implements Scheduled
             try {
                 return callable.call();
             } catch (RuntimeException | Error e) {
-                died(e);
+                failed(e, false);
                 throw e;
             } finally {
                 progress.ran();
@@ -80,7 +84,7 @@ final class SourceScheduler extends AbstractExecutorService implements Scheduled
 
     @Override
     public void execute(Runnable command) {
-        pool.execute(marked(command));
+        pool.execute(marked(command, false));
     }
 
     @Override

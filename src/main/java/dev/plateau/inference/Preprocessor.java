@@ -37,7 +37,7 @@ final class Preprocessor {
     /** A compressed frame or picture; the MQTT source's payload limit is the same. */
     static final long MAX_IMAGE_BYTES = 16L * 1024 * 1024;
     // One decoded raster may take this share of the heap: 1/8 of -Xmx160m is 20 MB, an RGB image
-    // of 6.5 Mpx, leaving room for the compressed bytes, the reader's buffers and the rest.
+    // of 6.7 Mpx, leaving room for the compressed bytes, the reader's buffers and the rest.
     private static final int HEAP_SHARE_DIVISOR = 8;
     // A CSV cell or channel name longer than this is not a sample value: np.savetxt's widest
     // default ("-1.000000000000000000e+00") is 25 characters.
