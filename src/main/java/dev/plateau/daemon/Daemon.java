@@ -182,9 +182,7 @@ public final class Daemon implements AutoCloseable {
                 (System.nanoTime() - begin) / 1_000_000);
         systemd.ready(summary());
         ready = true;
-        if (systemd.enabled()) {
-            startWatchdog();
-        }
+        startWatchdog();
     }
 
     /**
@@ -208,7 +206,8 @@ public final class Daemon implements AutoCloseable {
         systemd.watchdogTimeout().ifPresentOrElse(
                 timeout -> Logger.info("systemd watchdog: timeout {} ms, pinging every {} ms while every source "
                         + "progresses (stall limit {} s)", timeout.toMillis(), interval.toMillis(), stallLimit.toSeconds()),
-                () -> Logger.info("systemd: no watchdog requested; status every {} s", interval.toSeconds()));
+                () -> Logger.info("no systemd watchdog{}: sources checked every {} s, a stalled one is logged",
+                        systemd.enabled() ? " requested" : " (no notify socket)", interval.toSeconds()));
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.plateau.daemon;
 
 import dev.plateau.fleet.Fleet;
 import dev.plateau.fleet.Outbox;
+import dev.plateau.inference.InputNames;
 import dev.plateau.inference.InputRejectedException;
 import dev.plateau.inference.Prediction;
 import java.nio.file.Path;
@@ -92,7 +93,7 @@ final class InputReports implements Pipeline.Listener {
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("source", source);
             body.put("version", version);
-            body.put("input", input.getFileName().toString());
+            body.put("input", InputNames.of(input));
             body.put("label", p.label());
             body.put("score", p.score());
             body.put("latency_us", p.latencyMicros());

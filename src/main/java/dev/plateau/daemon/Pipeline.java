@@ -1,6 +1,7 @@
 package dev.plateau.daemon;
 
 import dev.plateau.inference.InferenceException;
+import dev.plateau.inference.InputNames;
 import dev.plateau.inference.InputRejectedException;
 import dev.plateau.inference.Prediction;
 import dev.plateau.sensor.InputHandler;
@@ -48,11 +49,12 @@ final class Pipeline implements InputHandler {
             listener.rejected(source, model, e.reason(), e.getMessage());
             return new Result(Outcome.REJECTED, e.reason().label() + ": " + e.getMessage());
         } catch (InferenceException e) {
-            Logger.error(e, "inference-failed source={} model={} v{} file={}", source, model, version, file);
+            Logger.error(e, "inference-failed source={} model={} v{} file={}", source, model, version,
+                    InputNames.path(file));
             return new Result(Outcome.FAILED, e.getMessage());
         }
         Logger.info("result source={} model={} v{} file={} label={} score={} latency_us={}", source, model, version,
-                file.getFileName(), p.label(), String.format("%.3f", p.score()), p.latencyMicros());
+                InputNames.of(file), p.label(), String.format("%.3f", p.score()), p.latencyMicros());
         samples.ifPresent(store -> keep(store, source, model, version, file, p));
         listener.inferred(source, model, version, file, p);
         return Result.INFERRED;

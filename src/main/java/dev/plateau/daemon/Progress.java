@@ -1,5 +1,6 @@
 package dev.plateau.daemon;
 
+import dev.plateau.inference.InputNames;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -40,7 +41,7 @@ final class Progress {
     /** The source hands {@code input} to its model. */
     void handling(Path input) {
         long now = clock.millis();
-        busy = new Busy(String.valueOf(input.getFileName()), now);
+        busy = new Busy(InputNames.of(input), now);
         lastMillis = now;
     }
 

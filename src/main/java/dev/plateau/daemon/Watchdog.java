@@ -13,8 +13,10 @@ import org.tinylog.Logger;
  * Tells systemd the daemon is alive ({@code WATCHDOG=1}, at half the watchdog timeout) only while
  * every source shows {@link Progress}, and keeps {@code STATUS=} current. When a source stalls it
  * stops pinging and says why, in the log and in {@code STATUS=}, so systemd restarts a hung daemon;
- * if progress resumes before systemd acts, so do the pings. The checks run on a thread of their
- * own: a stuck source pool must not delay the verdict on it.
+ * if progress resumes before systemd acts, so do the pings. Without systemd's watchdog (or without
+ * a notify socket at all) the checks run the same and the log says that a source is stalled and
+ * that nothing will restart the daemon. The checks run on a thread of their own: a stuck source
+ * pool must not delay the verdict on it.
  */
 final class Watchdog {
     private final SystemdNotifier notifier;
@@ -56,7 +58,7 @@ final class Watchdog {
         try {
             stalls = sources.stream().map(p -> p.stall(stallLimit)).flatMap(Optional::stream).toList();
             summary = stalls.isEmpty() ? status.get() : "";
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             // A bug here must not keep a hung daemon alive, nor silently cancel the timer.
             Logger.error(e, "watchdog: check failed; not pinging");
             return;
@@ -64,7 +66,14 @@ final class Watchdog {
         if (!stalls.isEmpty()) {
             String why = String.join("; ", stalls);
             if (!stalled) {
-                Logger.error("watchdog: no progress, not pinging systemd: {}", why);
+                if (notifier.watchdogTimeout().isPresent()) {
+                    Logger.error("watchdog: no progress, not pinging systemd: {}", why);
+                } else {
+                    // Nobody is pinged, so nobody restarts the daemon: the log (and STATUS=, when
+                    // there is a notify socket) is all that says a source is dead.
+                    Logger.error("watchdog: no progress, no systemd watchdog to stop pinging (no {}), so nothing will "
+                            + "restart the daemon: {}", notifier.enabled() ? "WATCHDOG_USEC" : "NOTIFY_SOCKET", why);
+                }
             }
             stalled = true;
             notifier.status("stalled: " + why);

@@ -6,9 +6,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.plateau.model.BundleException;
 import dev.plateau.model.Manifest;
-import java.io.IOException;
 import java.nio.FloatBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
@@ -82,26 +80,20 @@ public final class EmbeddingExtractor implements AutoCloseable {
 
     /** The embedding of one file, a new array. */
     public synchronized float[] embed(Path file) throws InputRejectedException {
-        byte[] data;
-        try {
-            data = Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw new InputRejectedException(InputRejectedException.Reason.UNREADABLE, file + ": cannot read: "
-                    + e.getMessage(), e);
-        }
+        byte[] data = InputFiles.read(file, preprocessor.maxBytes(), preprocessor.sizeLimitFor());
         preprocessor.fill(file.toString(), data, input);
         try (OrtSession.Result result = session.run(Map.of(manifest.input().tensor(), inputTensor),
                 Set.of(), Map.of(embeddingName, embeddingTensor))) {
             assert result.size() == 1;
         } catch (OrtException e) {
-            throw new InferenceException("model " + manifest.name() + ": backbone failed on " + file + ": "
+            throw new InferenceException("model " + manifest.name() + ": backbone failed on " + InputNames.path(file) + ": "
                     + e.getMessage(), e);
         }
         float[] out = new float[width];
         embedding.get(0, out);
         for (float v : out) {
             if (!Float.isFinite(v)) {
-                throw new InputRejectedException(InputRejectedException.Reason.NOT_FINITE, file
+                throw new InputRejectedException(InputRejectedException.Reason.NOT_FINITE, InputNames.path(file)
                         + ": the backbone produced a non-finite embedding");
             }
         }

@@ -11,9 +11,7 @@ import ai.onnxruntime.ValueInfo;
 import dev.plateau.model.BundleException;
 import dev.plateau.model.Manifest;
 import dev.plateau.model.ModelBundle;
-import java.io.IOException;
 import java.nio.FloatBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -164,15 +162,14 @@ public final class InferenceEngine implements AutoCloseable {
         return stats;
     }
 
-    /** Reads, decodes and classifies one file. */
+    /** Reads (see {@link InputFiles}: no links, no special files, size bounded), decodes and classifies one file. */
     public Prediction infer(Path file) throws InputRejectedException {
         byte[] data;
         try {
-            data = Files.readAllBytes(file);
-        } catch (IOException e) {
-            stats.rejected(InputRejectedException.Reason.UNREADABLE);
-            throw new InputRejectedException(InputRejectedException.Reason.UNREADABLE,
-                    file + ": cannot read: " + e.getMessage(), e);
+            data = InputFiles.read(file, preprocessor.maxBytes(), preprocessor.sizeLimitFor());
+        } catch (InputRejectedException e) {
+            stats.rejected(e.reason());
+            throw e;
         }
         return infer(file.toString(), data);
     }
@@ -213,13 +210,13 @@ public final class InferenceEngine implements AutoCloseable {
         } catch (OrtException e) {
             stats.failed();
             throw new InferenceException("model " + manifest.name() + " v" + manifest.version()
-                    + ": inference failed on " + name + ": " + e.getMessage(), e);
+                    + ": inference failed on " + InputNames.escape(name) + ": " + e.getMessage(), e);
         }
         int top = Postprocessor.softmax(logits, probabilities);
         if (top < 0) {
             stats.failed();
             throw new InferenceException("model " + manifest.name() + " v" + manifest.version()
-                    + ": non-finite output on " + name, null);
+                    + ": non-finite output on " + InputNames.escape(name), null);
         }
         return top;
     }

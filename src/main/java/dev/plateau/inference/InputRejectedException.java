@@ -6,7 +6,11 @@ public final class InputRejectedException extends Exception {
 
     /** Why an input was turned away; counted per reason. */
     public enum Reason {
-        UNREADABLE, UNSUPPORTED_FORMAT, WRONG_SIZE, WRONG_CHANNELS, NOT_FINITE, OUT_OF_RANGE;
+        UNREADABLE, UNSUPPORTED_FORMAT, WRONG_SIZE, WRONG_CHANNELS, NOT_FINITE, OUT_OF_RANGE,
+        /** A symbolic link, FIFO, device, socket or directory where a regular file was expected. */
+        NOT_A_FILE,
+        /** Over the size limit, refused before it was read. */
+        TOO_LARGE;
 
         /** The name logs, reports and events use, as the README lists them: {@code wrong-size}. */
         public String label() {

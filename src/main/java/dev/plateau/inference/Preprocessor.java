@@ -3,26 +3,47 @@ package dev.plateau.inference;
 import dev.plateau.inference.InputRejectedException.Reason;
 import dev.plateau.model.Manifest;
 import java.awt.image.BufferedImage;
+import java.awt.image.ComponentSampleModel;
+import java.awt.image.DataBuffer;
 import java.awt.image.Raster;
+import java.awt.image.SampleModel;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
+import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
  * Turns a raw file into one sample of the model's input tensor, as the manifest says: decode,
  * resize, {@code (raw * scale - mean[c]) / std[c]}, channel-major. Bad input is rejected with a
  * reason, never repaired: a wrong window is not silently padded or cut.
+ *
+ * <p>Inputs are data: a refusal names the input (escaped) and the position ("line 3, column 2"),
+ * never its content, so a file that is not what it claims to be cannot leak through a message.
+ * Memory is bounded before decoding: the file's size by {@link #maxBytes()}, an image's decoded
+ * pixels by a budget derived from the heap (larger images are decoded subsampled).
  */
 final class Preprocessor {
-    // Decompression bombs: a camera frame of an edge box is far below this.
+    // Decode work grows with the source pixels even when subsampled: 8192 x 8192 (64 Mpx, about
+    // 1 s to inflate on a Cortex-A72) is the most a frame may have.
     private static final int MAX_IMAGE_SIDE = 8192;
+    /** A compressed frame or picture; the MQTT source's payload limit is the same. */
+    static final long MAX_IMAGE_BYTES = 16L * 1024 * 1024;
+    // One decoded raster may take this share of the heap: 1/8 of -Xmx160m is 20 MB, an RGB image
+    // of 6.7 Mpx, leaving room for the compressed bytes, the reader's buffers and the rest.
+    private static final int HEAP_SHARE_DIVISOR = 8;
+    // A CSV cell or channel name longer than this is not a sample value: np.savetxt's widest
+    // default ("-1.000000000000000000e+00") is 25 characters.
+    static final int MAX_CELL_BYTES = 64;
+    // Blank lines and a byte-order mark on top of the rows' own bound.
+    private static final int CSV_SLACK_BYTES = 4096;
 
     private final Manifest.Input input;
     private final int planes;
@@ -33,8 +54,16 @@ final class Preprocessor {
     private final float scale;
     private final float rawMin;
     private final float rawMax;
+    private final long maxBytes;
+    private final String sizeLimitFor;
+    private final long pixelBudgetBytes;
 
     Preprocessor(Manifest.Input input) {
+        this(input, Runtime.getRuntime().maxMemory() / HEAP_SHARE_DIVISOR);
+    }
+
+    /** @param pixelBudgetBytes the most bytes one decoded image may take (tests shrink it) */
+    Preprocessor(Manifest.Input input, long pixelBudgetBytes) {
         this.input = input;
         List<Integer> shape = input.shape();
         this.planes = shape.get(0);
@@ -51,27 +80,58 @@ final class Preprocessor {
         List<Double> range = input.rawRange().orElse(List.of(Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY));
         this.rawMin = range.get(0).floatValue();
         this.rawMax = range.get(1).floatValue();
+        this.pixelBudgetBytes = pixelBudgetBytes;
+        if (image) {
+            this.maxBytes = MAX_IMAGE_BYTES;
+            this.sizeLimitFor = "an image";
+        } else {
+            long rowBytes = (long) planes * (MAX_CELL_BYTES + 1) + 1;
+            this.maxBytes = rowBytes * (width + 1) + CSV_SLACK_BYTES;
+            this.sizeLimitFor = "a csv-window of " + width + " rows of " + planes + " channels";
+        }
+    }
+
+    /** The most bytes an input file may have; checked before it is read. */
+    long maxBytes() {
+        return maxBytes;
+    }
+
+    /** What {@link #maxBytes()} is the limit for, for the refusal. */
+    String sizeLimitFor() {
+        return sizeLimitFor;
     }
 
     /** Decodes {@code data} (named {@code name} in messages) into {@code dst[0 .. sampleSize)}. */
     void fill(String name, byte[] data, FloatBuffer dst) throws InputRejectedException {
+        String shown = InputNames.escape(name);
         switch (input.decode()) {
-            case IMAGE_GRAY, IMAGE_RGB -> fillImage(name, data, dst);
-            case CSV_WINDOW -> fillCsv(name, data, dst);
+            case IMAGE_GRAY, IMAGE_RGB -> fillImage(shown, data, dst);
+            case CSV_WINDOW -> fillCsv(shown, data, dst);
             default -> throw new IllegalStateException("unhandled decode " + input.decode());
         }
     }
 
-    private void put(FloatBuffer dst, int plane, int index, float raw, String name) throws InputRejectedException {
+    private static final int OK = 0;
+    private static final int NOT_FINITE = 1;
+    private static final int OUT_OF_RANGE = 2;
+
+    /** Stores one normalised value; says why not (the caller knows the position to name). */
+    private int put(FloatBuffer dst, int plane, int index, float raw) {
         if (!Float.isFinite(raw)) {
-            throw new InputRejectedException(Reason.NOT_FINITE, name + ": value " + raw + " in channel " + plane
-                    + " at position " + index + " is not finite");
+            return NOT_FINITE;
         }
         if (raw < rawMin || raw > rawMax) {
-            throw new InputRejectedException(Reason.OUT_OF_RANGE, name + ": value " + raw + " in channel " + plane
-                    + " at position " + index + " is outside the plausible range [" + rawMin + ", " + rawMax + "]");
+            return OUT_OF_RANGE;
         }
         dst.put(plane * height * width + index, (raw * scale - mean[plane]) * invStd[plane]);
+        return OK;
+    }
+
+    private InputRejectedException badValue(int code, String name, String where) {
+        return code == NOT_FINITE
+                ? new InputRejectedException(Reason.NOT_FINITE, name + ": " + where + ": not finite")
+                : new InputRejectedException(Reason.OUT_OF_RANGE, name + ": " + where
+                        + ": outside the plausible range [" + rawMin + ", " + rawMax + "]");
     }
 
     private void fillImage(String name, byte[] data, FloatBuffer dst) throws InputRejectedException {
@@ -89,16 +149,25 @@ final class Preprocessor {
                 for (int x = 0; x < width; x++) {
                     float v = down ? boxAverage(image, raster, gray, depth, c, x, y, sw, sh)
                             : bilinear(image, raster, gray, depth, c, x, y, sw, sh);
-                    put(dst, c, y * width + x, v, name);
+                    int code = put(dst, c, y * width + x, v);
+                    if (code != OK) {
+                        throw badValue(code, name, "pixel (" + x + ", " + y + ") of the " + width + "x" + height
+                                + " input, channel " + c);
+                    }
                 }
             }
         }
     }
 
+    /**
+     * Reads the header's dimensions first; decodes at most the pixel budget, subsampling larger
+     * images (every s-th pixel of every s-th row, which the box average then treats as the image).
+     */
     private BufferedImage readImage(String name, byte[] data) throws InputRejectedException {
-        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(data))) {
-            Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
-            if (readers == null || !readers.hasNext()) {
+        // A memory cache: ImageIO's default file cache would write every frame to the temp directory.
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(data))) {
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) {
                 throw new InputRejectedException(Reason.UNSUPPORTED_FORMAT, name
                         + ": not an image format this runtime reads (expected PNG or JPEG)");
             }
@@ -111,12 +180,45 @@ final class Preprocessor {
                     throw new InputRejectedException(Reason.WRONG_SIZE, name + ": image is " + w + "x" + h
                             + ", expected sides of 1.." + MAX_IMAGE_SIDE + " pixels (resized to " + width + "x" + height + ")");
                 }
-                return reader.read(0);
+                ImageReadParam param = reader.getDefaultReadParam();
+                int step = subsampling(w, h, bytesPerPixel(reader));
+                if (step > 1) {
+                    param.setSourceSubsampling(step, step, 0, 0);
+                }
+                return reader.read(0, param);
             } finally {
                 reader.dispose();
             }
         } catch (IOException | RuntimeException e) {
-            throw new InputRejectedException(Reason.UNREADABLE, name + ": unreadable image: " + e.getMessage(), e);
+            // The JDK's decoders say what is wrong in words of their own; escaped all the same.
+            throw new InputRejectedException(Reason.UNREADABLE, name + ": unreadable image: "
+                    + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + InputNames.escape(
+                            e.getMessage().length() > 160 ? e.getMessage().substring(0, 160) + "..." : e.getMessage())), e);
+        }
+    }
+
+    /** The smallest step s for which a {@code w x h} image decoded at every s-th pixel fits the budget. */
+    int subsampling(int w, int h, int bytesPerPixel) {
+        long budgetPixels = Math.max(1, pixelBudgetBytes / bytesPerPixel);
+        int step = (int) Math.max(1, Math.ceil(Math.sqrt((double) w * h / budgetPixels)));
+        while (((long) (w + step - 1) / step) * ((h + step - 1) / step) > budgetPixels) {
+            step++;
+        }
+        return step;
+    }
+
+    /** Bytes a decoded pixel takes in the raster the reader would make; 8 (16-bit RGBA) when it cannot tell. */
+    private static int bytesPerPixel(ImageReader reader) {
+        try {
+            Iterator<ImageTypeSpecifier> types = reader.getImageTypes(0);
+            if (!types.hasNext()) {
+                return 8;
+            }
+            SampleModel sm = types.next().getSampleModel(1, 1);
+            int bytes = Math.max(1, DataBuffer.getDataTypeSize(sm.getDataType()) / 8);
+            return sm instanceof ComponentSampleModel ? bytes * sm.getNumBands() : bytes;
+        } catch (IOException | RuntimeException e) {
+            return 8;
         }
     }
 
@@ -166,44 +268,41 @@ final class Preprocessor {
         return top * (1 - ay) + bottom * ay;
     }
 
-    private void fillCsv(String name, byte[] data, FloatBuffer dst) throws InputRejectedException {
-        String text = new String(data, StandardCharsets.UTF_8);
-        String[] lines = text.split("\r?\n");
-        int first = 0;
-        while (first < lines.length && lines[first].isBlank()) {
-            first++;
+    // A CSV window is parsed on its bytes: no copy of the file as text, no array of lines or cells,
+    // and a line is only ever looked at up to the file's size bound.
+    private void fillCsv(String name, byte[] d, FloatBuffer dst) throws InputRejectedException {
+        int pos = 0;
+        if (d.length >= 3 && (d[0] & 0xff) == 0xef && (d[1] & 0xff) == 0xbb && (d[2] & 0xff) == 0xbf) {
+            pos = 3; // the UTF-8 byte-order mark spreadsheets write: accepted
+        } else if (d.length >= 2 && ((d[0] & 0xff) == 0xfe && (d[1] & 0xff) == 0xff
+                || (d[0] & 0xff) == 0xff && (d[1] & 0xff) == 0xfe)) {
+            throw new InputRejectedException(Reason.UNREADABLE, name + ": starts with a UTF-16 byte-order mark, "
+                    + "expected ASCII or UTF-8 text");
         }
-        if (first == lines.length) {
+        int[] columnOf = null;
+        int rows = 0;
+        for (int line = 1; pos < d.length; line++) {
+            int end = pos;
+            while (end < d.length && d[end] != '\n') {
+                end++;
+            }
+            int next = end + 1;
+            if (end > pos && d[end - 1] == '\r') {
+                end--; // CRLF
+            }
+            if (!blank(d, pos, end)) {
+                if (columnOf == null) {
+                    columnOf = columns(name, d, pos, end, line);
+                } else {
+                    row(name, d, pos, end, line, columnOf, rows, dst);
+                    rows++;
+                }
+            }
+            pos = next;
+        }
+        if (columnOf == null) {
             throw new InputRejectedException(Reason.UNREADABLE, name + ": empty file, expected a header "
                     + input.channels() + " and " + width + " rows");
-        }
-        int[] columnOf = columns(name, lines[first].split(",", -1));
-        int rows = 0;
-        for (int i = first + 1; i < lines.length; i++) {
-            if (lines[i].isBlank()) {
-                continue;
-            }
-            String[] cells = lines[i].split(",", -1);
-            if (cells.length != columnOf.length) {
-                throw new InputRejectedException(Reason.WRONG_CHANNELS, name + ": line " + (i + 1) + " has "
-                        + cells.length + " values, expected " + columnOf.length + " (" + input.channels() + ")");
-            }
-            if (rows >= width) {
-                throw new InputRejectedException(Reason.WRONG_SIZE, name + ": more than " + width
-                        + " rows, expected exactly " + width + " (" + input.length() + " samples at "
-                        + input.sampleRateHz() + " Hz)");
-            }
-            for (int col = 0; col < cells.length; col++) {
-                float value;
-                try {
-                    value = Float.parseFloat(cells[col].trim());
-                } catch (NumberFormatException e) {
-                    throw new InputRejectedException(Reason.UNREADABLE, name + ": line " + (i + 1) + ": '"
-                            + cells[col].trim() + "' is not a number", e);
-                }
-                put(dst, columnOf[col], rows, value, name);
-            }
-            rows++;
         }
         if (rows != width) {
             throw new InputRejectedException(Reason.WRONG_SIZE, name + ": " + rows + " rows, expected exactly "
@@ -211,24 +310,170 @@ final class Preprocessor {
         }
     }
 
-    /** Maps each CSV column to its plane; columns may come in any order, but all and only the manifest's. */
-    private int[] columns(String name, String[] header) throws InputRejectedException {
-        List<String> expected = input.channels();
-        String[] names = Arrays.stream(header).map(String::trim).toArray(String[]::new);
-        if (names.length != expected.size()) {
-            throw new InputRejectedException(Reason.WRONG_CHANNELS, name + ": header has " + names.length
-                    + " channels " + Arrays.toString(names) + ", expected " + expected.size() + " " + expected);
+    private void row(String name, byte[] d, int from, int to, int line, int[] columnOf, int rows, FloatBuffer dst)
+            throws InputRejectedException {
+        int cells = 1;
+        for (int i = from; i < to; i++) {
+            if (d[i] == ',') {
+                cells++;
+            }
         }
-        int[] columnOf = new int[names.length];
-        boolean[] seen = new boolean[names.length];
-        for (int col = 0; col < names.length; col++) {
-            int plane = expected.indexOf(names[col]);
-            if (plane < 0 || seen[plane]) {
-                throw new InputRejectedException(Reason.WRONG_CHANNELS, name + ": header " + Arrays.toString(names)
-                        + " does not name each of the channels " + expected + " once");
+        if (cells != columnOf.length) {
+            throw new InputRejectedException(Reason.WRONG_CHANNELS, name + ": line " + line + " has " + cells
+                    + " values, expected " + columnOf.length + " (" + input.channels() + ")");
+        }
+        if (rows >= width) {
+            throw new InputRejectedException(Reason.WRONG_SIZE, name + ": more than " + width
+                    + " rows, expected exactly " + width + " (" + input.length() + " samples at "
+                    + input.sampleRateHz() + " Hz)");
+        }
+        int start = from;
+        for (int col = 0; col < cells; col++) {
+            int end = start;
+            while (end < to && d[end] != ',') {
+                end++;
+            }
+            float value = number(name, d, start, end, line, col + 1);
+            int code = put(dst, columnOf[col], rows, value);
+            if (code != OK) {
+                throw badValue(code, name, "line " + line + ", column " + (col + 1) + " ("
+                        + input.channels().get(columnOf[col]) + ")");
+            }
+            start = end + 1;
+        }
+    }
+
+    /**
+     * A plain decimal number: optional sign, digits with an optional fraction, an optional
+     * exponent ({@code -1.25}, {@code .5}, {@code 3e-2}). Not Java's wider syntax: no hexadecimal
+     * ({@code 0x1p2}), no type suffix ({@code 1f}, {@code 9.8d}); NaN and infinities are refused.
+     */
+    private static float number(String name, byte[] d, int from, int to, int line, int col)
+            throws InputRejectedException {
+        while (from < to && (d[from] == ' ' || d[from] == '\t')) {
+            from++;
+        }
+        while (to > from && (d[to - 1] == ' ' || d[to - 1] == '\t')) {
+            to--;
+        }
+        String where = name + ": line " + line + ", column " + col + ": ";
+        if (from == to) {
+            throw new InputRejectedException(Reason.UNREADABLE, where + "empty, expected a number");
+        }
+        if (to - from > MAX_CELL_BYTES) {
+            throw new InputRejectedException(Reason.UNREADABLE, where + "not a number (longer than "
+                    + MAX_CELL_BYTES + " characters)");
+        }
+        int i = from;
+        if (d[i] == '+' || d[i] == '-') {
+            i++;
+        }
+        if (word(d, i, to, "nan") || word(d, i, to, "inf") || word(d, i, to, "infinity")) {
+            throw new InputRejectedException(Reason.NOT_FINITE, where + "not finite (NaN or infinity)");
+        }
+        int digits = 0;
+        while (i < to && d[i] >= '0' && d[i] <= '9') {
+            i++;
+            digits++;
+        }
+        if (i < to && d[i] == '.') {
+            i++;
+            while (i < to && d[i] >= '0' && d[i] <= '9') {
+                i++;
+                digits++;
+            }
+        }
+        boolean ok = digits > 0;
+        if (ok && i < to && (d[i] == 'e' || d[i] == 'E')) {
+            i++;
+            if (i < to && (d[i] == '+' || d[i] == '-')) {
+                i++;
+            }
+            int exponent = 0;
+            while (i < to && d[i] >= '0' && d[i] <= '9') {
+                i++;
+                exponent++;
+            }
+            ok = exponent > 0;
+        }
+        if (!ok || i != to) {
+            throw new InputRejectedException(Reason.UNREADABLE, where
+                    + "not a number (expected a plain decimal such as -1.25 or 3e-2)");
+        }
+        float value = Float.parseFloat(new String(d, from, to - from, StandardCharsets.ISO_8859_1));
+        if (!Float.isFinite(value)) {
+            throw new InputRejectedException(Reason.NOT_FINITE, where + "not finite (beyond the float range)");
+        }
+        return value;
+    }
+
+    private static boolean word(byte[] d, int from, int to, String lowerCase) {
+        if (to - from != lowerCase.length()) {
+            return false;
+        }
+        for (int i = 0; i < lowerCase.length(); i++) {
+            if (Character.toLowerCase((char) (d[from + i] & 0xff)) != lowerCase.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean blank(byte[] d, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (d[i] != ' ' && d[i] != '\t' && d[i] != '\r') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Maps each CSV column to its plane; columns may come in any order, but all and only the
+     * manifest's. A column that names none of them is named by its number, not its text.
+     */
+    private int[] columns(String name, byte[] d, int from, int to, int line) throws InputRejectedException {
+        List<String> expected = input.channels();
+        int cells = 1;
+        for (int i = from; i < to; i++) {
+            if (d[i] == ',') {
+                cells++;
+            }
+        }
+        if (cells != expected.size()) {
+            throw new InputRejectedException(Reason.WRONG_CHANNELS, name + ": header (line " + line + ") has "
+                    + cells + " columns, expected " + expected.size() + " channels " + expected);
+        }
+        int[] columnOf = new int[cells];
+        boolean[] seen = new boolean[cells];
+        int start = from;
+        for (int col = 0; col < cells; col++) {
+            int end = start;
+            while (end < to && d[end] != ',') {
+                end++;
+            }
+            int a = start;
+            int b = end;
+            while (a < b && (d[a] == ' ' || d[a] == '\t')) {
+                a++;
+            }
+            while (b > a && (d[b - 1] == ' ' || d[b - 1] == '\t')) {
+                b--;
+            }
+            int plane = b - a > MAX_CELL_BYTES ? -1
+                    : expected.indexOf(new String(d, a, b - a, StandardCharsets.ISO_8859_1));
+            if (plane < 0) {
+                throw new InputRejectedException(Reason.WRONG_CHANNELS, name + ": header (line " + line
+                        + "), column " + (col + 1) + ": not one of the channels " + expected);
+            }
+            if (seen[plane]) {
+                throw new InputRejectedException(Reason.WRONG_CHANNELS, name + ": header (line " + line
+                        + "), column " + (col + 1) + ": channel " + expected.get(plane) + " a second time, expected "
+                        + "each of " + expected + " once");
             }
             seen[plane] = true;
             columnOf[col] = plane;
+            start = end + 1;
         }
         return columnOf;
     }

@@ -1,6 +1,7 @@
 package dev.plateau.sensor;
 
 import dev.plateau.config.SourceConfig;
+import dev.plateau.inference.InputNames;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -110,7 +111,13 @@ public final class MqttSource implements Source {
                 handler.handle(config.name(), file);
             } catch (IOException | RuntimeException e) {
                 // One bad message must not cancel the periodic drain.
-                Logger.error(e, "source {}: handling a message failed", config.name());
+                Logger.error(e, "source {}: handling message {} failed", config.name(), InputNames.of(file));
+            } catch (Error e) {
+                // Nor an Error (out of memory, a stack overflow): the message is dropped, the
+                // source goes on. A message that kills the process is not read again either:
+                // start() clears the spool.
+                Logger.error(e, "source {}: handling message {} failed with {}; dropped, the source goes on",
+                        config.name(), InputNames.of(file), e.getClass().getName());
             } finally {
                 try {
                     Files.deleteIfExists(file);

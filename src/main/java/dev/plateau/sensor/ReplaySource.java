@@ -1,6 +1,7 @@
 package dev.plateau.sensor;
 
 import dev.plateau.config.SourceConfig;
+import dev.plateau.inference.InputNames;
 import dev.plateau.inference.SampleDirectory;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -60,9 +61,11 @@ public final class ReplaySource implements Source {
         }
         try {
             handler.handle(config.name(), file);
-        } catch (RuntimeException e) {
-            // A periodic task that throws is cancelled silently; one bad input must not stop the source.
-            Logger.error(e, "source {}: handling {} failed", config.name(), file);
+        } catch (RuntimeException | Error e) {
+            // A periodic task that throws is cancelled silently; one bad input, even one that runs
+            // the decoder out of memory, must not stop the source.
+            Logger.error(e, "source {}: handling {} failed with {}; the source goes on", config.name(),
+                    InputNames.of(file), e.getClass().getName());
         }
     }
 

@@ -84,20 +84,40 @@ class FrozenSourceTest {
     }
 
     @Test
-    void sourceTaskDiesOnError_pingsStop() throws Exception {
+    void handlerThrowsAnError_fileRejectedSourceGoesOnAndPingsContinue() throws Exception {
         Progress progress = new Progress("inbox", Duration.ofMillis(20), clock);
-        // An Error escapes the source's own catch and silently ends its periodic task.
+        // An Error from one input (a decoder out of memory, a stack overflow) rejects that input only.
         DirectorySource source = inbox((name, file) -> {
-            throw new AssertionError("native crash stand-in");
+            if (file.getFileName().toString().equals("bomb.png")) {
+                throw new StackOverflowError();
+            }
+            return InputHandler.Result.INFERRED;
         }, progress);
         source.start();
         watch(progress);
-        Files.write(tmp.resolve("inbox/frame.png"), new byte[] {1});
+        Files.write(tmp.resolve("inbox/bomb.png"), new byte[] {1});
+        await(() -> Files.exists(tmp.resolve("inbox/rejected/bomb.png.reason.txt")), 5000);
+        Files.write(tmp.resolve("inbox/next.png"), new byte[] {1});
+        await(() -> Files.exists(tmp.resolve("inbox/processed/next.png")), 5000);
+        long pings = sent.count("WATCHDOG=1");
+        Thread.sleep(STALL_LIMIT.toMillis() * 2);
+        assertEquals(0, sent.count("STATUS=stalled"), sent.messages.toString());
+        assertTrue(sent.count("WATCHDOG=1") > pings, sent.messages.toString());
+        source.close();
+    }
+
+    @Test
+    void sourceTaskDiesOnError_pingsStop() throws Exception {
+        Progress progress = new Progress("inbox", Duration.ofMillis(20), clock);
+        // A task that throws is never run again: the marks stop and so do the pings.
+        new SourceScheduler(pool, progress).scheduleWithFixedDelay(() -> {
+            throw new AssertionError("native crash stand-in");
+        }, 0, 20, TimeUnit.MILLISECONDS);
+        watch(progress);
         await(() -> sent.count("STATUS=stalled: source inbox: no progress") > 0, 5000);
         long pings = sent.count("WATCHDOG=1");
         Thread.sleep(STALL_LIMIT.toMillis());
         assertEquals(pings, sent.count("WATCHDOG=1"), sent.messages.toString());
-        source.close();
     }
 
     private void await(BooleanSupplier condition, long millis) throws InterruptedException {

@@ -18,8 +18,19 @@ import java.util.concurrent.TimeUnit;
 public record ChildJvm(Process process, List<String> lines) {
 
     public static ChildJvm start(Map<String, String> environment, String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), "dev.plateau.cli.Main"));
+        return start(List.of(), environment, "dev.plateau.cli.Main", args);
+    }
+
+    /** The systemd unit's memory limits, where running out of memory is what a test is about. */
+    public static final List<String> UNIT_MEMORY = List.of("-XX:+UseSerialGC", "-Xms32m", "-Xmx160m", "-Xss512k",
+            "-XX:MaxDirectMemorySize=32m", "-XX:+ExitOnOutOfMemoryError");
+
+    /** {@code mainClass} (from the test classpath) in a JVM started with {@code jvmFlags}. */
+    public static ChildJvm start(List<String> jvmFlags, Map<String, String> environment, String mainClass,
+                                 String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        command.addAll(jvmFlags);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass));
         command.addAll(List.of(args));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         builder.environment().putAll(environment);
