@@ -4,7 +4,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.function.ToDoubleFunction;
 
-/** The fine-tune report's chart: losses and validation accuracy per epoch, the kept epoch and the stop marked. */
+/**
+ * The fine-tune report's chart: losses, selection accuracy and the two stability indicators
+ * (share of predictions unchanged, weights moved) per epoch, the kept epoch and the stop marked.
+ */
 final class Chart {
     private static final int W = 720;
     private static final int H = 260;
@@ -15,13 +18,16 @@ final class Chart {
     static String svg(List<EpochRecord> epochs, int bestEpoch, String stopReason) {
         StringBuilder svg = new StringBuilder();
         svg.append("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"").append(W).append("\" height=\"")
-                .append(2 * H + 30).append("\" font-family=\"sans-serif\" font-size=\"12\">\n")
+                .append(3 * H + 60).append("\" font-family=\"sans-serif\" font-size=\"12\">\n")
                 .append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
         panel(svg, 0, "loss", epochs, bestEpoch, stopReason,
                 List.of(new Series("train loss", "#1f77b4", EpochRecord::trainLoss),
-                        new Series("validation loss", "#d62728", EpochRecord::valLoss)));
-        panel(svg, H + 30, "validation accuracy", epochs, bestEpoch, stopReason,
-                List.of(new Series("validation accuracy", "#2ca02c", EpochRecord::valAccuracy)));
+                        new Series("selection loss", "#d62728", EpochRecord::valLoss)));
+        panel(svg, H + 30, "selection accuracy", epochs, bestEpoch, stopReason,
+                List.of(new Series("selection accuracy", "#2ca02c", EpochRecord::valAccuracy)));
+        panel(svg, 2 * (H + 30), "convergence: predictions unchanged, weights moved (relative)", epochs, bestEpoch,
+                stopReason, List.of(new Series("predictions unchanged", "#9467bd", EpochRecord::unchangedPredictions),
+                        new Series("weights moved", "#ff7f0e", EpochRecord::weightChange)));
         return svg.append("</svg>\n").toString();
     }
 

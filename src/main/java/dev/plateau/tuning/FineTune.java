@@ -88,9 +88,8 @@ public final class FineTune {
                 epoch -> progress.accept(epochLine(epoch))).run());
         TrainingResult run = chosen.run();
         Candidate candidate = candidate(run, novelty ? e.fit : null, positive);
-        GateDecision gate = candidate == null ? null : Gate.decide(Scored.of(base::logits, e.validation),
-                Scored.of(candidate.model(), e.validation), guard == null ? null : Scored.of(base::logits, guard),
-                guard == null ? null : Scored.of(candidate.model(), guard), data.labels(), config);
+        GateDecision gate = candidate == null ? null : judge(base::logits, candidate.model(), e.validation, guard,
+                data.labels());
         String reason = gate != null ? gate.reason() : "training " + key(run.reason()) + ": " + run.message()
                 + "; nothing changes";
         boolean accepted = gate != null && gate.accepted();
@@ -108,6 +107,14 @@ public final class FineTune {
         Logger.info("fine-tune accepted: {} v{} -> v{}: {}", bundle.manifest().name(), bundle.manifest().version(),
                 version, reason);
         return new Outcome(true, reason, report, published);
+    }
+
+    /** The gate on the current model and the candidate, both scored by the one evaluator. */
+    private GateDecision judge(Scored.Model current, Scored.Model candidate, Samples validation, Samples guard,
+                               List<String> labels) {
+        return Gate.decide(Scored.of(current, validation), Scored.of(candidate, validation),
+                guard == null ? null : Scored.of(current, guard), guard == null ? null : Scored.of(candidate, guard),
+                labels, config);
     }
 
     /** Backbone embeddings of every part, computed once. */

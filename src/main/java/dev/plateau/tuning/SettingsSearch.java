@@ -32,7 +32,7 @@ final class SettingsSearch {
     static final double[] REHEARSAL_RATIOS = {1, 2};
     /** Configurations in the first rung, and the epochs of the rungs before the last (which gets max_epochs). */
     static final int FIRST_RUNG = 9;
-    static final int[] RUNG_EPOCHS = {3, 9};
+    static final int[] RUNG_EPOCHS = {2, 6};
     /** A third of each rung goes on to the next. */
     static final int KEEP_ONE_IN = 3;
     /** Settings the gate can be expected to refuse score below every other, by this much at least. */

@@ -97,7 +97,7 @@ public record TuningConfig(
     private static final ConfigKey OPTIMIZER = ConfigKey.choice("optimizer", keys(OptimizerKind.values()),
             "update rule; adamw = Adam with decoupled weight decay", TuningConfig::optimizer);
     private static final ConfigKey LR = ConfigKey.real("lr", 0, true, 1000, false,
-            "base learning rate", TuningConfig::lr);
+            "base learning rate (searched unless set)", TuningConfig::lr);
     private static final ConfigKey MOMENTUM = ConfigKey.real("momentum", 0, false, 1, true,
             "momentum coefficient (momentum, nesterov)", TuningConfig::momentum);
     private static final ConfigKey BETA1 = ConfigKey.real("beta1", 0, false, 1, true,
@@ -107,7 +107,8 @@ public record TuningConfig(
     private static final ConfigKey EPSILON = ConfigKey.real("epsilon", 0, true, 1, false,
             "denominator guard (rmsprop, adam, adamw)", TuningConfig::epsilon);
     private static final ConfigKey DRIFT_DECAY = ConfigKey.real("drift_decay", 0, false, 100, false,
-            "L2 pull of dense weights back to the pre-trained ones (L2-SP): limits forgetting; 0 = off",
+            "L2 pull of dense weights back to the pre-trained ones (L2-SP): limits forgetting; 0 = off "
+                    + "(searched unless set)",
             TuningConfig::driftDecay);
     private static final ConfigKey WEIGHT_DECAY = ConfigKey.real("weight_decay", 0, false, 1, false,
             "L2 on dense weights, not biases: added to the gradient; decoupled for adamw", TuningConfig::weightDecay);
@@ -116,11 +117,12 @@ public record TuningConfig(
     private static final ConfigKey BATCH_SIZE = ConfigKey.integer("batch_size", 1, 65_536,
             "samples per optimizer step", TuningConfig::batchSize);
     private static final ConfigKey MAX_EPOCHS = ConfigKey.integer("max_epochs", 1, 100_000,
-            "budget: passes over the training data", TuningConfig::maxEpochs);
+            "budget: passes over the training data (the search's last round; earlier rounds run 2 and 6)",
+            TuningConfig::maxEpochs);
     private static final ConfigKey MAX_STEPS = ConfigKey.integer("max_steps", 0, 1_000_000_000_000L,
             "budget: optimizer steps; 0 = no step budget", TuningConfig::maxSteps);
     private static final ConfigKey MAX_SECONDS = ConfigKey.integer("max_seconds", 1, 604_800,
-            "budget: wall-clock seconds of training", TuningConfig::maxSeconds);
+            "budget: wall-clock seconds of training, the whole search included", TuningConfig::maxSeconds);
     private static final ConfigKey MAX_MEMORY_MB = ConfigKey.integer("max_memory_mb", 1, 1_048_576,
             "budget: estimated memory (MiB); refuses to start above it", TuningConfig::maxMemoryMb);
     private static final ConfigKey SEED = ConfigKey.integer("seed", Long.MIN_VALUE, Long.MAX_VALUE,
@@ -134,7 +136,8 @@ public record TuningConfig(
     private static final ConfigKey PLATEAU_PATIENCE = ConfigKey.integer("plateau_patience", 1, 1000,
             "plateau schedule: epochs without validation improvement before reducing", TuningConfig::plateauPatience);
     private static final ConfigKey REHEARSAL_RATIO = ConfigKey.real("rehearsal_ratio", 0, false, 100, false,
-            "anchor samples mixed in per new sample each epoch; 0 = off", TuningConfig::rehearsalRatio);
+            "anchor samples mixed in per new sample each epoch; 0 = off (searched unless set)",
+            TuningConfig::rehearsalRatio);
     private static final ConfigKey MIN_DELTA = ConfigKey.real("min_delta", 0, false, 1, true,
             "relative loss improvement that counts as progress", TuningConfig::minDelta);
     private static final ConfigKey PATIENCE = ConfigKey.integer("patience", 1, 1000,
@@ -154,9 +157,9 @@ public record TuningConfig(
     private static final ConfigKey OVERFIT_GAP = ConfigKey.real("overfit_gap", 0, true, 1e9, false,
             "stop when validation loss exceeds training loss by more than this", TuningConfig::overfitGap);
     private static final ConfigKey MIN_GAIN = ConfigKey.real("min_gain", 0, false, 1, false,
-            "gate: validation accuracy the candidate must gain over the current model", TuningConfig::minGain);
+            "gate: the lower confidence bound of the paired validation accuracy gain must reach this", TuningConfig::minGain);
     private static final ConfigKey MAX_FORGETTING = ConfigKey.real("max_forgetting", 0, false, 1, false,
-            "gate: anchor-set accuracy the candidate may lose", TuningConfig::maxForgetting);
+            "gate: the upper confidence bound of the anchor-guard accuracy lost must stay below this", TuningConfig::maxForgetting);
     private static final ConfigKey MIN_PER_CLASS = ConfigKey.integer("min_per_class", 0, 1_000_000,
             "data: labelled samples needed per class present", TuningConfig::minPerClass);
     private static final ConfigKey NOVELTY = ConfigKey.choice("novelty", keys(NoveltyMode.values()),
@@ -176,7 +179,7 @@ public record TuningConfig(
             "stop when at least this share of selection predictions is unchanged for `patience` epochs; 0 = off",
             TuningConfig::consistencyStop);
     private static final ConfigKey VAL_FRACTION = ConfigKey.real("val_fraction", 0, true, 0.9, false,
-            "data: share of the new samples held out for validation", TuningConfig::valFraction);
+            "data: share of the new samples held out for validation, and of the rest for selection", TuningConfig::valFraction);
 
     private static final List<ConfigKey> KEYS = List.of(OPTIMIZER, LR, MOMENTUM, BETA1, BETA2, EPSILON,
             WEIGHT_DECAY, DRIFT_DECAY, CLIP_NORM, BATCH_SIZE, MAX_EPOCHS, MAX_STEPS, MAX_SECONDS, MAX_MEMORY_MB, SEED,
