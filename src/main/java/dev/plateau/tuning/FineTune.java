@@ -89,7 +89,7 @@ public final class FineTune {
         TrainingResult run = chosen.run();
         Candidate candidate = candidate(run, novelty ? e.fit : null, positive);
         GateDecision gate = candidate == null ? null : judge(base::logits, candidate.model(), e.validation, guard,
-                data.labels());
+                data.labels(), data.mostFrequentTrainingLabel());
         String reason = gate != null ? gate.reason() : "training " + key(run.reason()) + ": " + run.message()
                 + "; nothing changes";
         boolean accepted = gate != null && gate.accepted();
@@ -111,10 +111,10 @@ public final class FineTune {
 
     /** The gate on the current model and the candidate, both scored by the one evaluator. */
     private GateDecision judge(Scored.Model current, Scored.Model candidate, Samples validation, Samples guard,
-                               List<String> labels) {
+                               List<String> labels, int chance) {
         return Gate.decide(Scored.of(current, validation), Scored.of(candidate, validation),
                 guard == null ? null : Scored.of(current, guard), guard == null ? null : Scored.of(candidate, guard),
-                labels, config);
+                labels, chance, config);
     }
 
     /** Backbone embeddings of every part, computed once. */

@@ -26,9 +26,14 @@ import java.util.Locale;
 final class Gate {
     private Gate() {}
 
-    /** @param guardBefore the current model on the anchor guard, or null when the bundle has none */
+    /**
+     * @param guardBefore the current model on the anchor guard, or null when the bundle has none
+     * @param chance the most frequent training label, which a candidate must also beat: a gain
+     *     that knowing the label frequencies alone gives is not learning from the inputs; -1 when
+     *     the training data has a single class (a calibration on normal data)
+     */
     static GateDecision decide(Scored valBefore, Scored valAfter, Scored guardBefore, Scored guardAfter,
-                               List<String> labels, TuningConfig config) {
+                               List<String> labels, int chance, TuningConfig config) {
         double confidence = config.gateConfidence();
         double alpha = 1 - confidence;
         // Better: discordant pairs on the validation split.
@@ -71,6 +76,23 @@ final class Gate {
                             + "; more validation samples could show it", confidence, better, kept, perClass, 0)
                     : new GateDecision(Verdict.NOT_BETTER, "not shown to be better: " + figures, confidence, better,
                             kept, perClass, 0);
+        }
+        if (chance >= 0) {
+            boolean[] constant = new boolean[valAfter.n()];
+            for (int i = 0; i < constant.length; i++) {
+                constant[i] = valAfter.labels()[i] == chance;
+            }
+            PairedTest overChance = PairedTest.of(constant, valAfter.correct());
+            if (overChance.signTestP() > alpha) {
+                return new GateDecision(Verdict.NOT_BETTER, String.format(Locale.ROOT,
+                        "not shown to be better than always answering '%s', the most frequent training label: "
+                                + "accuracy %.3f against %.3f on %d validation samples (%d right only for the "
+                                + "candidate, %d only for the constant) is not significant: p = %.3g; the gain over "
+                                + "the current model (%+.3f) is what the label frequencies alone give",
+                        labels.get(chance), valAfter.accuracy(), accuracy(constant), overChance.n(),
+                        overChance.improved(), overChance.worsened(), overChance.signTestP(), gain.difference()),
+                        confidence, better, kept, perClass, 0);
+            }
         }
         String forgot = forgotten(kept, perClass, config);
         if (forgot != null) {

@@ -80,6 +80,23 @@ record TuneData(List<Sample> fit, List<Sample> selection, List<Sample> validatio
         return config.rehearsalRatio() > 0 && !config.searches("rehearsal_ratio");
     }
 
+    /**
+     * The label most frequent in the training data (fit and selection; never validation), or -1
+     * when the training data has a single class.
+     */
+    int mostFrequentTrainingLabel() {
+        int[] counts = counts(fit);
+        int[] sel = counts(selection);
+        int best = 0;
+        int present = 0;
+        for (int c = 0; c < counts.length; c++) {
+            counts[c] += sel[c];
+            present += counts[c] > 0 ? 1 : 0;
+            best = counts[c] > counts[best] ? c : best;
+        }
+        return present < 2 ? -1 : best;
+    }
+
     int[] counts(List<Sample> samples) {
         int[] counts = new int[labels.size()];
         samples.forEach(s -> counts[s.label()]++);

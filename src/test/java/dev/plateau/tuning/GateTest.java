@@ -33,7 +33,7 @@ class GateTest {
 
     private static GateDecision decide(Scored[] val, Scored[] guard, TuningConfig config) {
         return Gate.decide(val[0], val[1], guard == null ? null : guard[0], guard == null ? null : guard[1], LABELS,
-                config);
+                -1, config);
     }
 
     @Test
@@ -92,7 +92,7 @@ class GateTest {
         }
         TuningConfig loose = TuningConfig.fromOverrides(Map.of("max_forgetting", "0.5"));
         GateDecision d = Gate.decide(pair(100, 20, 41, 3)[0], pair(100, 20, 41, 3)[1],
-                new Scored(500, 1, before, labels, 0), new Scored(500, 1, after, labels, 0), LABELS, loose);
+                new Scored(500, 1, before, labels, 0), new Scored(500, 1, after, labels, 0), LABELS, -1, loose);
         assertEquals(Verdict.FORGOT, d.verdict());
         assertTrue(d.reason().startsWith("forgot class 'a': its anchor accuracy fell 1.000 -> 0.600"), d.reason());
         assertTrue(d.perClass().get(0).collapsed());
@@ -100,10 +100,30 @@ class GateTest {
     }
 
     @Test
+    void decide_gainOnlyFromLabelFrequencies_notBetterThanTheConstantAnswer() {
+        // 100 samples, 30 of label 1. The current model gets 10 right; the candidate answers label 1
+        // on almost all: 28 right, a significant gain over the current model, but no better than
+        // always answering label 1.
+        boolean[] before = new boolean[100];
+        boolean[] after = new boolean[100];
+        int[] labels = new int[100];
+        for (int i = 0; i < 100; i++) {
+            labels[i] = i < 30 ? 1 : 0;
+            before[i] = i >= 90;
+            after[i] = i < 28;
+        }
+        GateDecision d = Gate.decide(new Scored(100, 1, before, labels, 0), new Scored(100, 1, after, labels, 0),
+                null, null, LABELS, 1, DEFAULTS);
+        assertTrue(d.better().pValue() < 0.05, "significant over the current model");
+        assertEquals(Verdict.NOT_BETTER, d.verdict());
+        assertTrue(d.reason().startsWith("not shown to be better than always answering 'b'"), d.reason());
+    }
+
+    @Test
     void decide_nonFiniteOutputs_refused() {
         Scored[] val = pair(100, 20, 41, 3);
         Scored broken = new Scored(100, 1, val[1].correct(), val[1].labels(), 2);
-        GateDecision d = Gate.decide(val[0], broken, null, null, LABELS, DEFAULTS);
+        GateDecision d = Gate.decide(val[0], broken, null, null, LABELS, -1, DEFAULTS);
         assertEquals(Verdict.NON_FINITE, d.verdict());
     }
 }
