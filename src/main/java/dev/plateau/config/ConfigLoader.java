@@ -66,12 +66,14 @@ public final class ConfigLoader {
         Optional<MqttConfig> mqtt = mqttSection == null ? Optional.empty()
                 : Optional.ofNullable(mqtt(mqttSection, device));
         DeviceConfig.Logging logging = logging(doc.section("logging", false));
+        DeviceConfig.Tuning tuning = tuning(doc.section("tuning", false));
         doc.finish();
         if (!errors.isEmpty()) {
             throw new ConfigException(source, errors);
         }
         try {
-            return new DeviceConfig(device, stateDir, inference, models, sources, samples, mqtt, logging);
+            return new DeviceConfig(device, stateDir, inference, models, sources, samples, mqtt, logging,
+                    tuning);
         } catch (IllegalArgumentException | NullPointerException e) {
             // The section readers check the same rules with line numbers; this is a backstop.
             throw new ConfigException(source, List.of("(document): " + e.getMessage() + " (" + root.where() + ")"));
@@ -287,6 +289,15 @@ public final class ConfigLoader {
         s.finish();
         return new MqttConfig.Tls(Optional.ofNullable(truststore), Optional.ofNullable(truststorePassword),
                 Optional.ofNullable(keystore), Optional.ofNullable(keystorePassword));
+    }
+
+    private static DeviceConfig.Tuning tuning(Section s) {
+        if (s == null) {
+            return DeviceConfig.Tuning.defaults();
+        }
+        List<Path> roots = s.absolutePaths("data_roots");
+        s.finish();
+        return new DeviceConfig.Tuning(roots);
     }
 
     private static DeviceConfig.Logging logging(Section s) {
