@@ -259,6 +259,7 @@ public final class ConfigLoader {
         Integer expiry = s.integer("session_expiry_s", 0, Integer.MAX_VALUE, 86_400);
         Integer health = s.integer("health_period_s", 1, 86_400, 30);
         Boolean results = s.bool("publish_results", false);
+        MqttConfig.Commands commands = commands(s);
         Section tlsSection = s.section("tls", false);
         MqttConfig.Tls tls = tlsSection == null ? null : tls(tlsSection);
         if (tls != null && uri != null && !MqttConfig.TLS_SCHEMES.contains(uri.getScheme())) {
@@ -267,11 +268,38 @@ public final class ConfigLoader {
                     s.node().fields().get("tls"));
         }
         s.finish();
-        if (uri == null || clientId == null) {
+        if (uri == null || clientId == null || commands == null) {
             return null;
         }
         return new MqttConfig(uri, clientId, Optional.ofNullable(username), Optional.ofNullable(passwordFile),
-                Optional.ofNullable(tls), keepAlive, expiry, health, results);
+                Optional.ofNullable(tls), keepAlive, expiry, health, results, commands);
+    }
+
+    private static MqttConfig.Commands commands(Section s) {
+        Path keys = s.file("command_keys", false);
+        if (keys != null && !Files.isDirectory(keys)) {
+            s.error("command_keys", "not a directory: " + keys + " (a directory of operator *.pub keys)",
+                    s.node().fields().get("command_keys"));
+            keys = null;
+        }
+        Integer maxAge = s.integer("command_max_age_seconds", 1, 86_400,
+                MqttConfig.Commands.DEFAULT_MAX_AGE_SECONDS);
+        Integer window = s.integer("command_window_seconds", 1, 7 * 86_400,
+                MqttConfig.Commands.DEFAULT_WINDOW_SECONDS);
+        Double rate = s.number("command_rate_per_s", 0.001, 10_000, false,
+                MqttConfig.Commands.DEFAULT_RATE_PER_SECOND);
+        Integer burst = s.integer("command_burst", 1, 100_000, MqttConfig.Commands.DEFAULT_BURST);
+        Integer queue = s.integer("command_queue", 1, 10_000, MqttConfig.Commands.DEFAULT_QUEUE);
+        if (maxAge == null || window == null || rate == null || burst == null || queue == null) {
+            return null;
+        }
+        try {
+            return new MqttConfig.Commands(Optional.ofNullable(keys), maxAge, window, rate, burst, queue);
+        } catch (IllegalArgumentException e) {
+            s.error("command_window_seconds", e.getMessage().substring(e.getMessage().indexOf(':') + 2),
+                    s.node().fields().getOrDefault("command_window_seconds", s.node()));
+            return null;
+        }
     }
 
     private static MqttConfig.Tls tls(Section s) {
