@@ -121,6 +121,7 @@ final class CommandLog implements AutoCloseable {
      *         run a command it could not record
      */
     synchronized void record(String cmdId, String digest, ObjectNode reply) {
+        prune();
         Entry old = entries.get(cmdId);
         Entry e = new Entry(cmdId, old == null ? clock.instant() : old.at(), digest, reply);
         try {
@@ -136,7 +137,6 @@ final class CommandLog implements AutoCloseable {
         lines++;
         entries.put(cmdId, e);
         if (lines > 2 * entries.size() + COMPACT_SLACK) {
-            prune();
             compact();
         }
     }
@@ -183,6 +183,7 @@ final class CommandLog implements AutoCloseable {
     }
 
     synchronized int size() {
+        prune();
         return entries.size();
     }
 

@@ -46,6 +46,8 @@ final class ReplySender {
     private int inFlight;
     private boolean draining;
     private boolean busyRetryScheduled;
+    /** The client refused for a full window: wait for an acknowledgement (or the busy retry), do not spin. */
+    private boolean windowFull;
 
     ReplySender(FleetLink link, ScheduledExecutorService executor, Backoff backoff, Clock clock) {
         this.link = link;
@@ -77,7 +79,7 @@ final class ReplySender {
         }
         draining = true;
         try {
-            while (inFlight < WINDOW && !queue.isEmpty() && link.isConnected()) {
+            while (inFlight < WINDOW && !windowFull && !queue.isEmpty() && link.isConnected()) {
                 Pending p = queue.pollFirst();
                 if (Duration.between(p.queued(), clock.instant()).compareTo(MAX_AGE) > 0) {
                     Logger.warn("fleet: reply {} to {} given up: not sent within {} min", p.what(), p.topic(),
@@ -87,7 +89,9 @@ final class ReplySender {
                 inFlight++;
                 link.reply(p.topic(), p.payload(), p.correlationData()).whenComplete((ok, failure) -> {
                     inFlight--;
-                    if (failure != null) {
+                    if (failure == null) {
+                        windowFull = false;
+                    } else {
                         failed(p, failure);
                     }
                     drain();
@@ -100,12 +104,14 @@ final class ReplySender {
 
     private void failed(Pending p, Throwable failure) {
         if (failure instanceof LinkBusyException) {
+            windowFull = true;
             queue.addFirst(p);
             if (inFlight == 0 && !busyRetryScheduled) {
                 // Nothing of ours will be acknowledged to wake us: others fill the window.
                 busyRetryScheduled = true;
                 executor.schedule(() -> {
                     busyRetryScheduled = false;
+                    windowFull = false;
                     drain();
                 }, BUSY_RETRY.toMillis(), TimeUnit.MILLISECONDS);
             }
