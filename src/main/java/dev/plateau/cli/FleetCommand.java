@@ -5,12 +5,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.plateau.fleet.FleetClient;
 import dev.plateau.fleet.Secrets;
+import dev.plateau.store.SigningKey;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -67,6 +69,10 @@ final class FleetCommand implements Runnable {
         @Option(names = "--timeout", defaultValue = "60", description = "seconds to wait (default: ${DEFAULT-VALUE})")
         int timeoutSeconds;
 
+        @Option(names = "--key", paramLabel = "KEY",
+                description = "sign with this operator key (NAME.key, NAME.pub beside it; from plateau models keygen)")
+        Path key;
+
         @Override
         public Integer call() throws IOException {
             ObjectNode arguments = JSON.createObjectNode();
@@ -77,14 +83,23 @@ final class FleetCommand implements Runnable {
                 }
                 arguments.set(arg.substring(0, eq), value(arg.substring(eq + 1)));
             }
+            Optional<SigningKey> signer = key == null ? Optional.empty() : Optional.of(signingKey(key));
             try (FleetClient client = connection.connect()) {
-                JsonNode last = client.send(node, command, arguments, Duration.ofSeconds(timeoutSeconds),
+                JsonNode last = client.send(node, command, arguments, signer, Duration.ofSeconds(timeoutSeconds),
                         reply -> System.out.println(reply));
                 return switch (last.path("state").asText()) {
                     case "succeeded" -> ExitCode.OK;
                     case "rejected" -> ExitCode.BAD_INPUT;
                     default -> ExitCode.REJECTED;
                 };
+            }
+        }
+
+        private static SigningKey signingKey(Path file) {
+            try {
+                return SigningKey.load(file);
+            } catch (java.io.UncheckedIOException e) {
+                throw new IllegalArgumentException("--key: " + e.getMessage() + ": " + e.getCause().getMessage(), e);
             }
         }
 

@@ -71,12 +71,14 @@ public final class ConfigLoader {
         Optional<MqttConfig> mqtt = mqttSection == null ? Optional.empty()
                 : Optional.ofNullable(mqtt(mqttSection, device));
         DeviceConfig.Logging logging = logging(doc.section("logging", false));
+        DeviceConfig.Tuning tuning = tuning(doc.section("tuning", false));
         doc.finish();
         if (!errors.isEmpty()) {
             throw new ConfigException(source, errors);
         }
         try {
-            return new DeviceConfig(device, stateDir, inference, models, sources, samples, mqtt, logging);
+            return new DeviceConfig(device, stateDir, inference, models, sources, samples, mqtt, logging,
+                    tuning);
         } catch (IllegalArgumentException | NullPointerException e) {
             // The section readers check the same rules with line numbers; this is a backstop.
             throw new ConfigException(source, List.of("(document): " + e.getMessage() + " (" + root.where() + ")"));
@@ -262,6 +264,7 @@ public final class ConfigLoader {
         Integer expiry = s.integer("session_expiry_s", 0, Integer.MAX_VALUE, 86_400);
         Integer health = s.integer("health_period_s", 1, 86_400, 30);
         Boolean results = s.bool("publish_results", false);
+        MqttConfig.Commands commands = commands(s);
         Section tlsSection = s.section("tls", false);
         MqttConfig.Tls tls = tlsSection == null ? null : tls(tlsSection);
         if (tls != null && uri != null && !MqttConfig.TLS_SCHEMES.contains(uri.getScheme())) {
@@ -270,11 +273,38 @@ public final class ConfigLoader {
                     s.node().fields().get("tls"));
         }
         s.finish();
-        if (uri == null || clientId == null) {
+        if (uri == null || clientId == null || commands == null) {
             return null;
         }
         return new MqttConfig(uri, clientId, Optional.ofNullable(username), Optional.ofNullable(passwordFile),
-                Optional.ofNullable(tls), keepAlive, expiry, health, results);
+                Optional.ofNullable(tls), keepAlive, expiry, health, results, commands);
+    }
+
+    private static MqttConfig.Commands commands(Section s) {
+        Path keys = s.file("command_keys", false);
+        if (keys != null && !Files.isDirectory(keys)) {
+            s.error("command_keys", "not a directory: " + keys + " (a directory of operator *.pub keys)",
+                    s.node().fields().get("command_keys"));
+            keys = null;
+        }
+        Integer maxAge = s.integer("command_max_age_seconds", 1, 86_400,
+                MqttConfig.Commands.DEFAULT_MAX_AGE_SECONDS);
+        Integer window = s.integer("command_window_seconds", 1, 7 * 86_400,
+                MqttConfig.Commands.DEFAULT_WINDOW_SECONDS);
+        Double rate = s.number("command_rate_per_s", 0.001, 10_000, false,
+                MqttConfig.Commands.DEFAULT_RATE_PER_SECOND);
+        Integer burst = s.integer("command_burst", 1, 100_000, MqttConfig.Commands.DEFAULT_BURST);
+        Integer queue = s.integer("command_queue", 1, 10_000, MqttConfig.Commands.DEFAULT_QUEUE);
+        if (maxAge == null || window == null || rate == null || burst == null || queue == null) {
+            return null;
+        }
+        try {
+            return new MqttConfig.Commands(Optional.ofNullable(keys), maxAge, window, rate, burst, queue);
+        } catch (IllegalArgumentException e) {
+            s.error("command_window_seconds", e.getMessage().substring(e.getMessage().indexOf(':') + 2),
+                    s.node().fields().getOrDefault("command_window_seconds", s.node()));
+            return null;
+        }
     }
 
     private static MqttConfig.Tls tls(Section s) {
@@ -292,6 +322,15 @@ public final class ConfigLoader {
         s.finish();
         return new MqttConfig.Tls(Optional.ofNullable(truststore), Optional.ofNullable(truststorePassword),
                 Optional.ofNullable(keystore), Optional.ofNullable(keystorePassword));
+    }
+
+    private static DeviceConfig.Tuning tuning(Section s) {
+        if (s == null) {
+            return DeviceConfig.Tuning.defaults();
+        }
+        List<Path> roots = s.absolutePaths("data_roots");
+        s.finish();
+        return new DeviceConfig.Tuning(roots);
     }
 
     private static DeviceConfig.Logging logging(Section s) {

@@ -18,7 +18,8 @@ public record DeviceConfig(
         List<SourceConfig> sources,
         Samples samples,
         Optional<MqttConfig> mqtt,
-        Logging logging) {
+        Logging logging,
+        Tuning tuning) {
 
     public DeviceConfig {
         Checks.present("device", device);
@@ -29,6 +30,7 @@ public record DeviceConfig(
         Checks.present("samples", samples);
         Checks.present("mqtt", mqtt);
         Checks.present("logging", logging);
+        Checks.present("tuning", tuning);
         if (models.isEmpty()) {
             throw new IllegalArgumentException("models: at least one model is required");
         }
@@ -77,6 +79,26 @@ public record DeviceConfig(
     public record Samples(boolean enabled, int maxPerModel) {
         public Samples {
             Checks.inRange("samples.max_per_model", maxPerModel, 1, 1_000_000);
+        }
+    }
+
+    /**
+     * Fine-tuning on the device. {@code dataRoots}: the only directories (and what lies under
+     * them, after symlinks are resolved) a fleet {@code finetune} may read data from; empty means
+     * only the sample store.
+     */
+    public record Tuning(List<Path> dataRoots) {
+        public Tuning {
+            dataRoots = List.copyOf(dataRoots);
+            for (Path root : dataRoots) {
+                if (!root.isAbsolute()) {
+                    throw new IllegalArgumentException("tuning.data_roots: expected absolute paths, found '" + root + "'");
+                }
+            }
+        }
+
+        public static Tuning defaults() {
+            return new Tuning(List.of());
         }
     }
 

@@ -175,6 +175,35 @@ final class Section {
         }
     }
 
+    /** A list of paths as written, each one absolute; an empty list when the key is absent. */
+    List<Path> absolutePaths(String key) {
+        Node value = value(key, false);
+        if (value == null) {
+            return List.of();
+        }
+        if (value.kind() != Node.Kind.LIST) {
+            error(key, "expected a list of absolute paths, found " + value.describe(), value);
+            return List.of();
+        }
+        List<Path> out = new ArrayList<>();
+        for (int i = 0; i < value.items().size(); i++) {
+            Node item = value.items().get(i);
+            String itemKey = key + "[" + i + "]";
+            Path p = null;
+            try {
+                p = item.kind() == Node.Kind.SCALAR ? Path.of(item.text()) : null;
+            } catch (RuntimeException e) {
+                // Reported below as not a path.
+            }
+            if (p == null || !p.isAbsolute()) {
+                error(itemKey, "expected an absolute path, found " + item.describe(), item);
+            } else {
+                out.add(p);
+            }
+        }
+        return List.copyOf(out);
+    }
+
     Section section(String key, boolean required) {
         Node value = value(key, required);
         if (value == null) {

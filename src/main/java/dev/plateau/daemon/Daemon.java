@@ -168,7 +168,8 @@ public final class Daemon implements AutoCloseable {
                 MqttConfig m = config.mqtt().get();
                 FleetSettings settings = FleetSettings.of(m.withLive(live.healthPeriodSeconds(), live.publishResults()),
                         config.device().group(), config.device().node(), config.stateDir(), clock);
-                fleetCommands = new FleetCommands(store, slots, samples, config.stateDir(), clock, this::decision);
+                fleetCommands = new FleetCommands(store, slots, samples, config.stateDir(),
+                        config.tuning().dataRoots(), clock, this::decision);
                 Map<String, CommandHandler> handlers = new LinkedHashMap<>(fleetCommands.handlers());
                 handlers.put("set-config", this::setConfig);
                 fleet = Fleet.start(settings, this::health, handlers);

@@ -12,6 +12,7 @@ import dev.plateau.tuning.BudgetExceededException;
 import dev.plateau.tuning.FineTune;
 import dev.plateau.tuning.TuningConfig;
 import dev.plateau.tuning.TuningDataException;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -35,17 +36,23 @@ final class FleetCommands {
     private final Map<String, ModelSlot> slots;
     private final Optional<SampleStore> samples;
     private final Path workDir;
+    private final List<Path> dataRoots;
     private final Clock clock;
     private final BiConsumer<String, Map<String, Object>> events;
     /** Per model, when the last fine-tune ended and its decision; read by health reports. */
     private final Map<String, Map<String, Object>> lastFineTune = new ConcurrentHashMap<>();
 
+    /**
+     * @param dataRoots the directories {@code finetune data=...} may read from (after symlinks
+     *                  are resolved); empty: only the sample store
+     */
     FleetCommands(ModelStore store, Map<String, ModelSlot> slots, Optional<SampleStore> samples, Path stateDir,
-                  Clock clock, BiConsumer<String, Map<String, Object>> events) {
+                  List<Path> dataRoots, Clock clock, BiConsumer<String, Map<String, Object>> events) {
         this.store = store;
         this.slots = slots;
         this.samples = samples;
         this.workDir = stateDir.resolve("tune");
+        this.dataRoots = List.copyOf(dataRoots);
         this.clock = clock;
         this.events = events;
     }
@@ -67,6 +74,7 @@ final class FleetCommands {
 
     /** {@code label {model, ids: [...], label}}: attaches a label to stored samples. */
     private CommandHandler.Work label(Command c) throws CommandRejectedException {
+        c.allowOnly("model", "ids", "label");
         ModelSlot slot = model(c);
         SampleStore store = sampleStore();
         List<String> labels = slot.engine().manifest().output().labels();
@@ -92,25 +100,23 @@ final class FleetCommands {
     }
 
     /**
-     * {@code finetune {model, set: {key: value}, data?, val?}}: a guarded fine-tune on the
-     * labelled samples of the sample store, or on a data directory of the device (labels as
-     * sub-directories, as {@code plateau tune} reads it); an accepted candidate is activated and
-     * goes on probation.
+     * {@code finetune {model, set: {key: value}, set.KEY: value, data?, val?}}: a guarded
+     * fine-tune on the labelled samples of the sample store, or on a data directory under
+     * {@code tuning.data_roots} (labels as sub-directories, as {@code plateau tune} reads it); an
+     * accepted candidate is activated and goes on probation. {@code set.KEY=value} is the
+     * command line's spelling of one entry of {@code set}.
      */
     private CommandHandler.Work finetune(Command c) throws CommandRejectedException {
+        c.allowOnly(a -> List.of("model", "set", "data", "val").contains(a) || a.startsWith(SET_PREFIX),
+                "[data, model, set, set.KEY, val]");
         ModelSlot slot = model(c);
+        Map<String, String> overrides = tuningOverrides(c);
         Optional<Path> dataDir = directory(c, "data");
         Optional<Path> valDir = directory(c, "val");
         if (valDir.isPresent() && dataDir.isEmpty()) {
             throw new CommandRejectedException("val: only with data (a validation directory for a data directory)");
         }
         SampleStore store = dataDir.isPresent() ? null : sampleStore();
-        Map<String, String> overrides = new LinkedHashMap<>();
-        JsonNode set = c.args().path("set");
-        if (!set.isMissingNode() && !set.isObject()) {
-            throw new CommandRejectedException("set: expected an object of tuning settings, found " + set);
-        }
-        set.properties().forEach(f -> overrides.put(f.getKey(), f.getValue().asText()));
         TuningConfig config;
         try {
             config = TuningConfig.fromOverrides(overrides);
@@ -154,29 +160,97 @@ final class FleetCommands {
         };
     }
 
+    private static final String SET_PREFIX = "set.";
+
+    /**
+     * The tuning settings of {@code set: {...}} and {@code set.KEY} arguments, each key one of
+     * {@link TuningConfig#keyNames()} and each value a JSON scalar.
+     */
+    private static Map<String, String> tuningOverrides(Command c) throws CommandRejectedException {
+        Map<String, String> overrides = new LinkedHashMap<>();
+        JsonNode set = c.args().path("set");
+        if (!set.isMissingNode() && !set.isObject()) {
+            throw new CommandRejectedException("set: expected an object of tuning settings, found "
+                    + set.getNodeType().toString().toLowerCase());
+        }
+        Map<String, JsonNode> given = new LinkedHashMap<>();
+        set.properties().forEach(f -> given.put("set." + f.getKey(), f.getValue()));
+        for (var f : c.args().properties()) {
+            if (f.getKey().startsWith(SET_PREFIX)) {
+                if (given.containsKey(f.getKey())) {
+                    throw new CommandRejectedException(f.getKey() + ": given twice, as an argument and inside set");
+                }
+                given.put(f.getKey(), f.getValue());
+            }
+        }
+        List<String> known = TuningConfig.keyNames();
+        for (var e : given.entrySet()) {
+            String key = e.getKey().substring(SET_PREFIX.length());
+            if (!known.contains(key)) {
+                throw new CommandRejectedException(e.getKey() + ": unknown tuning setting '" + key
+                        + "', expected one of " + known);
+            }
+            if (!e.getValue().isValueNode() || e.getValue().isNull()) {
+                throw new CommandRejectedException(e.getKey() + ": expected a number, boolean or string, found "
+                        + e.getValue().getNodeType().toString().toLowerCase());
+            }
+            overrides.put(key, e.getValue().asText());
+        }
+        return overrides;
+    }
+
     private void decided(String model, String event, Map<String, Object> result) {
         lastFineTune.put(model, Map.of("at", clock.instant().toString(), "decision", result.get("decision"),
                 "reason", String.valueOf(result.get("reason"))));
         events.accept(event, result);
     }
 
-    /** An optional argument naming an existing directory of the device, by absolute path. */
-    private static Optional<Path> directory(Command c, String arg) throws CommandRejectedException {
+    /**
+     * An optional argument naming a directory under one of {@link #dataRoots}, returned as its
+     * real path (symlinks resolved, so none leads out of a root). Every refusal reads the same,
+     * whether the path exists or not, so the reply says nothing about the device's files.
+     */
+    private Optional<Path> directory(Command c, String arg) throws CommandRejectedException {
         JsonNode v = c.args().get(arg);
         if (v == null) {
             return Optional.empty();
         }
-        Path dir = null;
+        if (dataRoots.isEmpty()) {
+            throw new CommandRejectedException(arg + ": this device reads fine-tuning data only from its sample "
+                    + "store (tuning.data_roots is empty)");
+        }
+        String refused = arg + ": expected an existing directory under tuning.data_roots " + dataRoots
+                + ", found " + (v.isTextual() ? "'" + v.asText() + "'" : v.getNodeType().toString().toLowerCase());
+        if (!v.isTextual()) {
+            throw new CommandRejectedException(refused);
+        }
+        Path real;
         try {
-            dir = v.isTextual() ? Path.of(v.asText()) : null;
-        } catch (InvalidPathException e) {
-            // Named in the rejection below.
+            Path dir = Path.of(v.asText());
+            if (!dir.isAbsolute()) {
+                throw new CommandRejectedException(refused);
+            }
+            real = dir.toRealPath();
+        } catch (InvalidPathException | IOException | SecurityException e) {
+            throw new CommandRejectedException(refused);
         }
-        if (dir == null || !dir.isAbsolute() || !Files.isDirectory(dir)) {
-            throw new CommandRejectedException(arg + ": expected the absolute path of a directory on the device, found "
-                    + v);
+        if (!Files.isDirectory(real) || !underRoot(real)) {
+            throw new CommandRejectedException(refused);
         }
-        return Optional.of(dir);
+        return Optional.of(real);
+    }
+
+    private boolean underRoot(Path real) {
+        for (Path root : dataRoots) {
+            try {
+                if (real.startsWith(root.toRealPath())) {
+                    return true;
+                }
+            } catch (IOException | SecurityException e) {
+                // A root that does not exist (yet) holds nothing.
+            }
+        }
+        return false;
     }
 
     private ModelSlot model(Command c) throws CommandRejectedException {
@@ -206,12 +280,14 @@ final class FleetCommands {
     }
 
     private CommandHandler.Work activate(Command c) throws CommandRejectedException {
+        c.allowOnly("model", "version");
         ModelSlot slot = model(c);
         int version = version(c, slot, true);
         return () -> result(store.activate(slot.name(), version, "fleet command " + c.cmdId()));
     }
 
     private CommandHandler.Work rollback(Command c) throws CommandRejectedException {
+        c.allowOnly("model", "version");
         ModelSlot slot = model(c);
         Integer version = version(c, slot, false);
         return () -> result(store.rollback(slot.name(), version, -1, "fleet command " + c.cmdId()));

@@ -3,55 +3,65 @@ package dev.plateau.fleet;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.plateau.config.MqttConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
-import java.util.LinkedHashMap;
+import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.regex.Pattern;
 import org.tinylog.Logger;
 
 /**
- * Serves {@code cmd/{name}}: checks the request, replies {@code accepted} or {@code rejected} at
- * once, runs the work on {@code workExecutor} and replies {@code succeeded} or {@code failed}.
- * Replies go to the request's MQTT 5 response topic with its correlation data (or to
- * {@link Topics#reply} when it names none). The last reply to each of the most recent
- * {@code memory} cmdIds is kept: a repeated cmdId gets that reply again, marked
- * {@code "duplicate":true}, and nothing runs twice.
+ * Serves {@code cmd/{name}}. Each request, in this order: size; the rate limit (a token bucket);
+ * JSON shape and {@code cmdId}; the operator's signature and its age, when keys are configured;
+ * the {@link CommandLog} (a cmdId seen within the window is answered with its recorded outcome,
+ * marked {@code "duplicate":true}, and nothing runs again); the command name; room in the
+ * queue; the handler's argument check. An accepted command is recorded on disk, answered
+ * {@code accepted}, and queued for the command thread, which runs it and answers
+ * {@code succeeded} or {@code failed}. Every refusal is answered {@code rejected} with its reason
+ * and logged. Replies go to the request's MQTT 5 response topic with its correlation data (or to
+ * {@link Topics#reply} when it names none), through the {@link ReplySender}.
  *
- * <p>Runs on the link's thread; {@link #handle} never blocks.
+ * <p>{@link #handle} runs on the link's thread and never waits for a command.
  */
 final class CommandDispatcher {
     static final int MAX_PAYLOAD = 64 * 1024;
-    static final int MEMORY = 1024;
     private static final Pattern CMD_ID = Pattern.compile("[\\x21-\\x7e]{1,128}");
 
-    private final FleetLink link;
     private final Topics topics;
     private final Clock clock;
     private final Map<String, CommandHandler> handlers;
-    private final Executor workExecutor;
+    private final ThreadPoolExecutor workExecutor;
     private final Executor linkExecutor;
-    private final Map<String, ObjectNode> lastReplies = new LinkedHashMap<>(16, 0.75f, false) {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, ObjectNode> eldest) {
-            return size() > MEMORY;
-        }
-    };
+    private final CommandLog log;
+    private final Optional<CommandSignature.Verifier> verifier;
+    private final TokenBucket bucket;
+    private final ReplySender replies;
+    private final MqttConfig.Commands limits;
 
     private record Target(String topic, Optional<byte[]> correlationData) {}
 
-    CommandDispatcher(FleetLink link, Topics topics, Clock clock, Map<String, CommandHandler> handlers,
-                      Executor workExecutor, Executor linkExecutor) {
-        this.link = link;
+    CommandDispatcher(Topics topics, Clock clock, Map<String, CommandHandler> handlers,
+                      ThreadPoolExecutor workExecutor, Executor linkExecutor, CommandLog log,
+                      Optional<CommandSignature.Verifier> verifier, MqttConfig.Commands limits, ReplySender replies) {
         this.topics = topics;
         this.clock = clock;
         this.handlers = Map.copyOf(handlers);
         this.workExecutor = workExecutor;
         this.linkExecutor = linkExecutor;
+        this.log = log;
+        this.verifier = verifier;
+        this.limits = limits;
+        this.bucket = new TokenBucket(limits.ratePerSecond(), limits.burst(), clock);
+        this.replies = replies;
     }
 
     void handle(FleetLink.Message message) {
@@ -62,14 +72,26 @@ final class CommandDispatcher {
                     + MAX_PAYLOAD);
             return;
         }
-        JsonNode request;
+        JsonNode request = null;
+        String unreadable = null;
         try {
             request = Json.MAPPER.readTree(message.payload());
         } catch (JsonProcessingException e) {
-            reject(target, name, null, "malformed JSON: " + e.getOriginalMessage());
+            unreadable = "malformed JSON: " + e.getOriginalMessage();
+        } catch (IOException e) {
+            unreadable = "unreadable payload: " + e.getMessage();
+        }
+        JsonNode id = request == null || !request.isObject() ? null : request.get("cmdId");
+        boolean idValid = id != null && id.isTextual() && CMD_ID.matcher(id.asText()).matches();
+        String cmdId = idValid ? id.asText() : null;
+        if (!bucket.tryTake()) {
+            reject(target, name, cmdId, "rate limited: more than " + limits.burst() + " commands at once or "
+                    + format(limits.ratePerSecond()) + " a second (mqtt.command_burst, mqtt.command_rate_per_s); "
+                    + "not run, send it again later under the same cmdId");
             return;
-        } catch (java.io.IOException e) {
-            reject(target, name, null, "unreadable payload: " + e.getMessage());
+        }
+        if (unreadable != null) {
+            reject(target, name, null, unreadable);
             return;
         }
         if (request == null || !request.isObject()) {
@@ -77,33 +99,9 @@ final class CommandDispatcher {
                     + (request == null ? "nothing" : request.getNodeType().toString().toLowerCase()));
             return;
         }
-        JsonNode id = request.get("cmdId");
-        if (id == null || !id.isTextual() || !CMD_ID.matcher(id.asText()).matches()) {
+        if (!idValid) {
             reject(target, name, null, "cmdId: expected a string of 1-128 printable ASCII characters, found "
-                    + (id == null ? "none" : id.toString()));
-            return;
-        }
-        String cmdId = id.asText();
-        ObjectNode last = lastReplies.get(cmdId);
-        if (last != null) {
-            ObjectNode again = last.deepCopy();
-            again.put("duplicate", true);
-            send(target, again);
-            return;
-        }
-        dispatch(target, name, cmdId, request);
-    }
-
-    private void dispatch(Target target, String name, String cmdId, JsonNode request) {
-        JsonNode v = request.get("v");
-        if (v != null && !(v.isInt() && v.asInt() == 1)) {
-            reject(target, name, cmdId, "v: expected 1, found " + v);
-            return;
-        }
-        CommandHandler handler = handlers.get(name);
-        if (handler == null) {
-            reject(target, name, cmdId, "unknown command '" + name + "', expected one of "
-                    + new TreeSet<>(handlers.keySet()));
+                    + (id == null ? "none" : id.getNodeType().toString().toLowerCase()));
             return;
         }
         JsonNode args = request.get("args");
@@ -111,23 +109,91 @@ final class CommandDispatcher {
             reject(target, name, cmdId, "args: expected a JSON object, found " + args.getNodeType().toString().toLowerCase());
             return;
         }
-        Command command = new Command(name, cmdId, args == null ? Json.MAPPER.createObjectNode() : (ObjectNode) args);
+        ObjectNode arguments = args == null ? Json.MAPPER.createObjectNode() : (ObjectNode) args;
+        // Checked before the log is consulted: an unsigned request learns nothing of earlier outcomes.
+        JsonNode signed = request;
+        Optional<String> refusal = verifier.flatMap(v -> v.refusal(name, cmdId, signed, arguments));
+        if (refusal.isPresent()) {
+            reject(target, name, cmdId, refusal.get());
+            return;
+        }
+        String digest = digest(name, arguments);
+        Optional<CommandLog.Entry> seen = log.get(cmdId);
+        if (seen.isPresent()) {
+            repeat(target, name, cmdId, digest, seen.get());
+            return;
+        }
+        dispatch(target, name, cmdId, digest, request, arguments);
+    }
+
+    private void repeat(Target target, String name, String cmdId, String digest, CommandLog.Entry seen) {
+        if (!seen.digest().equals(digest)) {
+            reject(target, name, cmdId, "cmdId " + cmdId + " was used at " + seen.at()
+                    + " for another request; a cmdId names one request, not run");
+            return;
+        }
+        Logger.info("fleet: command {} {} repeats one received at {}: answered {} again, not run again", name,
+                cmdId, seen.at(), seen.state());
+        ObjectNode again = seen.reply().deepCopy();
+        again.put("duplicate", true);
+        send(target, again);
+    }
+
+    private void dispatch(Target target, String name, String cmdId, String digest, JsonNode request,
+                          ObjectNode arguments) {
+        JsonNode v = request.get("v");
+        if (v != null && !(v.isInt() && v.asInt() == 1)) {
+            rejectRecorded(target, name, cmdId, digest, "v: expected 1, found " + v);
+            return;
+        }
+        CommandHandler handler = handlers.get(name);
+        if (handler == null) {
+            rejectRecorded(target, name, cmdId, digest, "unknown command '" + name + "', expected one of "
+                    + new TreeSet<>(handlers.keySet()));
+            return;
+        }
+        // The link's thread is the only one adding to the queue: room seen here is room at execute.
+        if (workExecutor.getQueue().remainingCapacity() == 0) {
+            reject(target, name, cmdId, "queue full: " + workExecutor.getQueue().size() + " commands wait to run "
+                    + "(mqtt.command_queue); not run, send it again later under the same cmdId");
+            return;
+        }
+        if (log.full()) {
+            reject(target, name, cmdId, "busy: " + log.size() + " cmdIds are remembered for the last "
+                    + limits.windowSeconds() + " s, the most this device keeps; not run, send it again later");
+            return;
+        }
+        Command command = new Command(name, cmdId, arguments);
         CommandHandler.Work work;
         try {
             work = handler.prepare(command);
         } catch (CommandRejectedException e) {
-            reject(target, name, cmdId, e.getMessage());
+            rejectRecorded(target, name, cmdId, digest, e.getMessage());
             return;
         } catch (RuntimeException e) {
             Logger.error(e, "fleet: command {} {}: checking its arguments failed", name, cmdId);
             reject(target, name, cmdId, "internal error while checking the arguments: " + e);
             return;
         }
-        answer(target, reply(name, cmdId, "accepted"));
-        workExecutor.execute(() -> run(target, name, cmdId, work));
+        ObjectNode accepted = reply(name, cmdId, "accepted");
+        try {
+            // On disk before anything runs: after a crash the command is known and never runs twice.
+            log.record(cmdId, digest, accepted);
+        } catch (UncheckedIOException e) {
+            Logger.error("fleet: command {} {}: {}: {}", name, cmdId, e.getMessage(), e.getCause().toString());
+            reject(target, name, cmdId, "cannot record the command on disk (" + e.getCause().getMessage()
+                    + "); not run");
+            return;
+        }
+        send(target, accepted);
+        try {
+            workExecutor.execute(() -> run(target, name, cmdId, digest, work));
+        } catch (RejectedExecutionException e) {
+            Logger.warn("fleet: command {} {} not run: the fleet link is closing", name, cmdId);
+        }
     }
 
-    private void run(Target target, String name, String cmdId, CommandHandler.Work work) {
+    private void run(Target target, String name, String cmdId, String digest, CommandHandler.Work work) {
         ObjectNode done;
         try {
             Map<String, ?> result = work.run();
@@ -141,15 +207,43 @@ final class CommandDispatcher {
             done = reply(name, cmdId, "failed");
             done.put("reason", e.getMessage() == null ? e.toString() : e.getMessage());
         }
+        try {
+            log.record(cmdId, digest, done);
+        } catch (UncheckedIOException e) {
+            Logger.error("fleet: command {} {} {}: outcome not kept for repeats: {}: {}", name, cmdId,
+                    done.path("state").asText(), e.getMessage(), e.getCause().toString());
+        }
         ObjectNode finalReply = done;
-        linkExecutor.execute(() -> answer(target, finalReply));
+        try {
+            linkExecutor.execute(() -> send(target, finalReply));
+        } catch (RejectedExecutionException e) {
+            Logger.warn("fleet: reply {} to command {} {} not sent: the fleet link is closed; kept for a repeat",
+                    finalReply.path("state").asText(), name, cmdId);
+        }
     }
 
+    /** A refusal that stays the answer to this cmdId: the request was authentic and nothing ran. */
+    private void rejectRecorded(Target target, String name, String cmdId, String digest, String reason) {
+        ObjectNode node = rejection(name, cmdId, reason);
+        try {
+            log.record(cmdId, digest, node);
+        } catch (UncheckedIOException e) {
+            Logger.warn("fleet: command {} {} rejection not kept: {}: {}", name, cmdId, e.getMessage(),
+                    e.getCause().toString());
+        }
+        send(target, node);
+    }
+
+    /** A refusal that is not remembered: the same cmdId may come again and be served then. */
     private void reject(Target target, String name, String cmdId, String reason) {
+        send(target, rejection(name, cmdId, reason));
+    }
+
+    private ObjectNode rejection(String name, String cmdId, String reason) {
         Logger.info("fleet: command {} {} rejected: {}", name, cmdId, reason);
         ObjectNode node = reply(name, cmdId, "rejected");
         node.put("reason", reason);
-        answer(target, node);
+        return node;
     }
 
     private ObjectNode reply(String name, String cmdId, String state) {
@@ -162,21 +256,23 @@ final class CommandDispatcher {
         return node;
     }
 
-    private void answer(Target target, ObjectNode reply) {
-        JsonNode cmdId = reply.get("cmdId");
-        if (cmdId != null) {
-            lastReplies.put(cmdId.asText(), reply);
-        }
-        send(target, reply);
+    private void send(Target target, ObjectNode reply) {
+        replies.send(target.topic(), Json.bytes(reply), target.correlationData(),
+                reply.path("state").asText() + " " + reply.path("cmd").asText() + " "
+                        + reply.path("cmdId").asText("(no cmdId)"));
     }
 
-    private void send(Target target, ObjectNode reply) {
-        link.reply(target.topic(), Json.bytes(reply), target.correlationData()).whenComplete((ok, failure) -> {
-            if (failure != null) {
-                // The fleet repeats the request under the same cmdId and gets this reply from memory.
-                Logger.warn("fleet: reply {} to {} not sent: {}", reply.path("state").asText(), target.topic(),
-                        failure.getMessage());
-            }
-        });
+    /** What a request asks, independent of its time and signature: a repeat with other content is told apart. */
+    private static String digest(String name, ObjectNode args) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            return HexFormat.of().formatHex(sha.digest(CommandSignature.canonical("", "", name, "", "", args)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no SHA-256", e);
+        }
+    }
+
+    private static String format(double rate) {
+        return rate == Math.rint(rate) ? Long.toString((long) rate) : Double.toString(rate);
     }
 }

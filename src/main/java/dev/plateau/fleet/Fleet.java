@@ -10,8 +10,11 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
+import dev.plateau.config.MqttConfig;
+import dev.plateau.store.TrustedKeys;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadFactory;
@@ -38,11 +41,15 @@ import org.tinylog.Logger;
 public final class Fleet implements AutoCloseable {
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
     private static final Duration PUMP_PERIOD = Duration.ofSeconds(10);
+    /** A reply the broker refused is tried again after 0.1 s, doubling up to 5 s (ReplySender gives up after a few). */
+    private static final Duration REPLY_RETRY_MIN = Duration.ofMillis(100);
+    private static final Duration REPLY_RETRY_MAX = Duration.ofSeconds(5);
 
     private final FleetSettings settings;
     private final Topics topics;
     private final ScheduledExecutorService linkExecutor;
-    private final ExecutorService commandExecutor;
+    private final ThreadPoolExecutor commandExecutor;
+    private final CommandLog commandLog;
     private final PahoLink link;
     private final Outbox outbox;
     private final OutboxPump pump;
@@ -65,17 +72,39 @@ public final class Fleet implements AutoCloseable {
         this.sessionFile = settings.stateDir().resolve("fleet-session");
         this.session.set(readSession(sessionFile));
         this.linkExecutor = Executors.newSingleThreadScheduledExecutor(named("plateau-fleet"));
-        this.commandExecutor = Executors.newSingleThreadExecutor(named("plateau-fleet-cmd"));
+        MqttConfig.Commands limits = settings.mqtt().commands();
+        this.commandExecutor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
+                new ArrayBlockingQueue<>(limits.queue()), named("plateau-fleet-cmd"));
+        this.commandLog = CommandLog.open(settings.stateDir(), Duration.ofSeconds(limits.windowSeconds()),
+                limits.capacity(), settings.clock());
         this.link = new PahoLink(settings.pahoUri(), settings.mqtt().clientId(), options(),
                 linkExecutor, new Backoff(settings.backoffMin(), settings.backoffMax(), settings.random()));
         this.pump = new OutboxPump(outbox, link, topics, settings.clock());
+        ReplySender replies = new ReplySender(link, linkExecutor,
+                new Backoff(REPLY_RETRY_MIN, REPLY_RETRY_MAX, settings.random()), settings.clock());
         Map<String, CommandHandler> all = new HashMap<>(handlers);
         all.putIfAbsent("ping", new PingCommand(settings.clock()));
-        CommandDispatcher commands = new CommandDispatcher(link, topics, settings.clock(), all, commandExecutor,
-                linkExecutor);
+        CommandDispatcher commands = new CommandDispatcher(topics, settings.clock(), all, commandExecutor,
+                linkExecutor, commandLog, verifier(settings), limits, replies);
         link.onConnected(this::online);
         link.onConnected(pump::pump);
+        link.onConnected(replies::drain);
         link.subscribe(topics.commands(), 1, commands::handle);
+    }
+
+    private static Optional<CommandSignature.Verifier> verifier(FleetSettings settings) {
+        MqttConfig.Commands limits = settings.mqtt().commands();
+        return limits.keys().map(dir -> {
+            TrustedKeys keys = TrustedKeys.load(dir);
+            if (keys.keyIds().isEmpty()) {
+                Logger.warn("fleet: mqtt.command_keys {} holds no *.pub key: every command will be refused", dir);
+            } else {
+                Logger.info("fleet: commands must be signed by one of {} (from {})", keys.keyIds(), dir);
+            }
+            return new CommandSignature.Verifier(keys, settings.group(), settings.node(),
+                    Duration.ofSeconds(limits.maxAgeSeconds()),
+                    Duration.ofSeconds(MqttConfig.Commands.FUTURE_SKEW_SECONDS), settings.clock());
+        });
     }
 
     /**
@@ -267,6 +296,7 @@ public final class Fleet implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        commandLog.close();
     }
 
     private static ThreadFactory named(String name) {

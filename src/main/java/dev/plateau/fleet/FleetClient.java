@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import dev.plateau.store.SigningKey;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -57,6 +60,15 @@ public final class FleetClient implements AutoCloseable {
      * @throws FleetException when no final reply comes within {@code timeout}
      */
     public JsonNode send(String node, String name, ObjectNode args, Duration timeout, Consumer<JsonNode> replies) {
+        return send(node, name, args, Optional.empty(), timeout, replies);
+    }
+
+    /**
+     * As {@link #send(String, String, ObjectNode, Duration, Consumer)}, signed with {@code key}
+     * when given (see {@link CommandSignature}): what a device with {@code mqtt.command_keys} needs.
+     */
+    public JsonNode send(String node, String name, ObjectNode args, Optional<SigningKey> key, Duration timeout,
+                         Consumer<JsonNode> replies) {
         Topics topics = new Topics(group, node);
         String cmdId = UUID.randomUUID().toString();
         String replyTopic = "plateau/v1/" + group + "/fleet/" + UUID.randomUUID() + "/reply";
@@ -65,6 +77,7 @@ public final class FleetClient implements AutoCloseable {
             subscribe(replyTopic, (topic, message) -> received.add(Json.MAPPER.readTree(message.getPayload())));
             ObjectNode request = Json.MAPPER.createObjectNode().put("v", 1).put("cmdId", cmdId);
             request.set("args", args);
+            key.ifPresent(k -> CommandSignature.sign(request, group, node, name, k, Clock.systemUTC()));
             MqttProperties properties = new MqttProperties();
             properties.setResponseTopic(replyTopic);
             properties.setCorrelationData(cmdId.getBytes(StandardCharsets.UTF_8));

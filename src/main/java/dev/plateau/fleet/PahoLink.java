@@ -15,6 +15,7 @@ import org.eclipse.paho.mqttv5.client.IMqttToken;
 import org.eclipse.paho.mqttv5.client.MqttActionListener;
 import org.eclipse.paho.mqttv5.client.MqttAsyncClient;
 import org.eclipse.paho.mqttv5.client.MqttCallback;
+import org.eclipse.paho.mqttv5.client.MqttClientException;
 import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
 import org.eclipse.paho.mqttv5.client.MqttDisconnectResponse;
 import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
@@ -118,12 +119,15 @@ final class PahoLink implements FleetLink {
 
                 @Override
                 public void onFailure(IMqttToken token, Throwable failure) {
-                    handOff(() -> done.completeExceptionally(
-                            new FleetException("mqtt: publish to " + topic + " failed", failure)));
+                    handOff(() -> done.completeExceptionally(new FleetException("mqtt: publish to " + topic
+                            + " failed: " + ConnectLoop.describe(failure), failure)));
                 }
             });
         } catch (MqttException e) {
-            done.completeExceptionally(new FleetException("mqtt: publish to " + topic + " failed", e));
+            done.completeExceptionally(e.getReasonCode() == MqttClientException.REASON_CODE_MAX_INFLIGHT
+                    ? new LinkBusyException("mqtt: publish to " + topic + " not started: the client's in-flight "
+                            + "window is full", e)
+                    : new FleetException("mqtt: publish to " + topic + " failed: " + ConnectLoop.describe(e), e));
         }
         return done;
     }

@@ -21,12 +21,7 @@ final class PingCommand implements CommandHandler {
 
     @Override
     public Work prepare(Command command) throws CommandRejectedException {
-        for (var it = command.args().fieldNames(); it.hasNext(); ) {
-            String name = it.next();
-            if (!name.equals("echo")) {
-                throw new CommandRejectedException("ping: unknown argument '" + name + "', expected one of [echo]");
-            }
-        }
+        command.allowOnly("echo");
         JsonNode echo = command.args().get("echo");
         if (echo != null && !echo.isTextual()) {
             throw new CommandRejectedException("echo: expected a string, found " + echo.getNodeType().toString().toLowerCase());

@@ -111,6 +111,18 @@ public final class SigningKey {
         return HexFormat.of().formatHex(Hashes.digest().digest(key.getEncoded()), 0, 8);
     }
 
+    /** The Ed25519 signature of {@code data}: e.g. a fleet command's canonical form. */
+    public byte[] sign(byte[] data) {
+        try {
+            Signature signer = Signature.getInstance(ALGORITHM);
+            signer.initSign(privateKey);
+            signer.update(data);
+            return signer.sign();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot sign with " + ALGORITHM, e);
+        }
+    }
+
     /**
      * Signs the bundle in {@code dir} as it is now: writes {@code signature.json} with this key's id,
      * the algorithm, the signed hashes of every file and the signature over their canonical form.

@@ -63,6 +63,22 @@ public final class TrustedKeys {
         return keys.keySet();
     }
 
+    /** Whether {@code signature} is {@code keyId}'s Ed25519 signature of {@code data}; false for an unknown key. */
+    public boolean verifies(String keyId, byte[] data, byte[] signature) {
+        PublicKey key = keys.get(keyId);
+        if (key == null) {
+            return false;
+        }
+        try {
+            Signature verifier = Signature.getInstance(SigningKey.ALGORITHM);
+            verifier.initVerify(key);
+            verifier.update(data);
+            return verifier.verify(signature);
+        } catch (GeneralSecurityException e) {
+            return false;
+        }
+    }
+
     static PublicKey readPublicKey(Path file) {
         try {
             byte[] der = Base64.getDecoder().decode(Files.readString(file, StandardCharsets.US_ASCII).trim());

@@ -147,6 +147,44 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void read_commandSettings_readAndDefaulted() throws IOException {
+        Path keys = Files.createDirectories(tmp.resolve("operators"));
+        MqttConfig.Commands given = read(valid() + "mqtt:\n  broker: tcp://127.0.0.1:1883\n  command_keys: " + keys
+                + "\n  command_max_age_seconds: 60\n  command_window_seconds: 600\n  command_rate_per_s: 0.5\n"
+                + "  command_burst: 5\n  command_queue: 4\n").mqtt().orElseThrow().commands();
+        MqttConfig.Commands defaults = read(valid() + "mqtt:\n  broker: tcp://127.0.0.1:1883\n").mqtt()
+                .orElseThrow().commands();
+
+        assertEquals(new MqttConfig.Commands(java.util.Optional.of(keys), 60, 600, 0.5, 5, 4), given);
+        assertEquals(MqttConfig.Commands.defaults(), defaults);
+    }
+
+    @Test
+    void read_commandWindowShorterThanMaxAgeWithKeys_isAnErrorSayingWhy() throws IOException {
+        Path keys = Files.createDirectories(tmp.resolve("operators"));
+        List<String> errors = errors(valid() + "mqtt:\n  broker: tcp://127.0.0.1:1883\n  command_keys: " + keys
+                + "\n  command_max_age_seconds: 600\n  command_window_seconds: 60\n");
+        assertTrue(errors.get(0).startsWith("mqtt.command_window_seconds: expected at least command_max_age_seconds"
+                + " + 30 = 630 with command_keys, found 60"), errors.toString());
+    }
+
+    @Test
+    void read_commandKeysNotADirectory_namesIt() {
+        List<String> errors = errors(valid() + "mqtt:\n  broker: tcp://127.0.0.1:1883\n  command_keys: "
+                + tmp.resolve("nope") + "\n");
+        assertTrue(errors.get(0).startsWith("mqtt.command_keys: not a directory"), errors.toString());
+    }
+
+    @Test
+    void read_tuningDataRoots_absolutePathsOnly() throws IOException {
+        assertEquals(List.of(Path.of("/srv/data")), read(valid() + "tuning: {data_roots: [/srv/data]}\n").tuning()
+                .dataRoots());
+        assertEquals(List.of(), read(valid()).tuning().dataRoots());
+        List<String> errors = errors(valid() + "tuning: {data_roots: [relative/dir]}\n");
+        assertTrue(errors.get(0).startsWith("tuning.data_roots[0]: expected an absolute path"), errors.toString());
+    }
+
+    @Test
     void read_mqttSource_takesTheFleetBrokerOrItsOwn() throws IOException {
         String gateway = "  - {name: gw, type: mqtt, model: m, topic: \"gateway/+/windows\"}\n";
         DeviceConfig c = read(valid() + gateway + "mqtt: {broker: tcp://127.0.0.1:1883}\n");

@@ -90,6 +90,12 @@ final class Broker {
                                 </tls>
                             </tls-tcp-listener>
                         </listeners>
+                        <mqtt>
+                            <queued-messages>
+                                <!-- Burst tests queue thousands of replies for one slow subscriber; the default 1000 drops. -->
+                                <max-queue-size>100000</max-queue-size>
+                            </queued-messages>
+                        </mqtt>
                         <persistence>
                             <mode>in-memory</mode>
                         </persistence>

@@ -49,6 +49,13 @@ class FleetTest {
                 .withBackoff(Duration.ofMillis(50), Duration.ofMillis(200));
     }
 
+    /** As {@link #settings(String, String, Path, int)} with these command settings and {@code clock}. */
+    static FleetSettings settings(String uri, String node, Path state, MqttConfig.Commands commands, Clock clock) {
+        FleetSettings s = settings(uri, node, state, 3600);
+        return new FleetSettings(s.mqtt().withCommands(commands), s.group(), s.node(), s.stateDir(),
+                s.outboxCapacity(), s.backoffMin(), s.backoffMax(), clock, s.random());
+    }
+
     Fleet start() {
         return Fleet.start(settings(broker.uri(), node, state, 3600), Map::of, Map.of());
     }

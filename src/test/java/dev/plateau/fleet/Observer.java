@@ -67,7 +67,24 @@ final class Observer implements AutoCloseable {
         p.setResponseTopic(responseTopic);
         p.setCorrelationData(correlation);
         MqttMessage m = new MqttMessage(payload, 1, false, p);
-        client.publish(topic, m);
+        for (int attempt = 0; ; attempt++) {
+            try {
+                client.publish(topic, m);
+                return;
+            } catch (MqttException e) {
+                // In a burst our own window of unacknowledged publishes may be full for a moment.
+                if (e.getReasonCode() != org.eclipse.paho.mqttv5.client.MqttClientException.REASON_CODE_MAX_INFLIGHT
+                        || attempt > 1000) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
     }
 
     @Override
