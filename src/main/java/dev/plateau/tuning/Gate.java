@@ -88,7 +88,7 @@ final class Gate {
                         "not shown to be better than always answering '%s', the most frequent training label: "
                                 + "accuracy %.3f against %.3f on %d validation samples (%d right only for the "
                                 + "candidate, %d only for the constant) is not significant: p = %.3g; the gain over "
-                                + "the current model (%+.3f) is what the label frequencies alone give",
+                                + "the current model (%+.3f) may come from the label frequencies alone",
                         labels.get(chance), valAfter.accuracy(), accuracy(constant), overChance.n(),
                         overChance.improved(), overChance.worsened(), overChance.signTestP(), gain.difference()),
                         confidence, better, kept, perClass, 0);

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -53,7 +54,13 @@ record TuneData(List<Sample> fit, List<Sample> selection, List<Sample> validatio
             val = new SampleDirectory(val.dir(), labels, hashes.unique(val.samples(), "validation", notes));
         }
         data = new SampleDirectory(data.dir(), labels, hashes.unique(data.samples(), "training", notes));
-        LabelledSplit split = LabelledSplit.of(data, val, config);
+        LabelledSplit split;
+        try {
+            split = LabelledSplit.of(data, val, config);
+        } catch (TuningDataException e) {
+            // What hygiene dropped is often why too little is left.
+            throw notes.isEmpty() ? e : new TuningDataException(e.getMessage() + "; " + String.join("; ", notes), e);
+        }
         List<List<Sample>> fitAndSelection = stratified(split.train(), config.valFraction(), config.seed() + 1);
         List<Sample> rehearsal = List.of();
         List<Sample> anchorSelection = List.of();
@@ -123,15 +130,8 @@ record TuneData(List<Sample> fit, List<Sample> selection, List<Sample> validatio
         for (int i = 0; i < fit.size(); i++) {
             counts[fit.label(i)]++;
         }
-        int max = 0;
-        int min = Integer.MAX_VALUE;
-        for (int c : counts) {
-            if (c > 0) {
-                max = Math.max(max, c);
-                min = Math.min(min, c);
-            }
-        }
-        if (max <= IMBALANCE_RATIO * min) {
+        int max = balanceTarget(counts);
+        if (max < 0) {
             return fit;
         }
         List<float[]> rows = new ArrayList<>();
@@ -156,18 +156,19 @@ record TuneData(List<Sample> fit, List<Sample> selection, List<Sample> validatio
 
     private void noteImbalance() {
         int[] counts = counts(fit);
-        int max = 0;
-        int min = Integer.MAX_VALUE;
-        for (int c : counts) {
-            if (c > 0) {
-                max = Math.max(max, c);
-                min = Math.min(min, c);
-            }
-        }
-        if (max > IMBALANCE_RATIO * min) {
+        int max = balanceTarget(counts);
+        if (max >= 0) {
+            int min = Arrays.stream(counts).filter(c -> c > 0).min().orElse(0);
             notes.add("classes are imbalanced (" + min + " to " + max + " training samples per class): the rarer "
                     + "classes are oversampled to " + max + " each");
         }
+    }
+
+    /** The largest class count when the present classes are more than IMBALANCE_RATIO apart, else -1. */
+    private static int balanceTarget(int[] counts) {
+        int max = Arrays.stream(counts).max().orElse(0);
+        int min = Arrays.stream(counts).filter(c -> c > 0).min().orElse(0);
+        return max > IMBALANCE_RATIO * min ? max : -1;
     }
 
     /** Splits off a seeded, stratified {@code share} of each class (first) from the rest (second). */

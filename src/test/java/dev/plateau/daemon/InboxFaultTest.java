@@ -107,7 +107,7 @@ class InboxFaultTest {
             goodFilesStillTaken(child, "after-link");
             stop(child);
             String reason = reason(windows(), "k.csv");
-            assertTrue(reason.startsWith("REJECTED: NOT_A_FILE: "), reason);
+            assertTrue(reason.startsWith("REJECTED: not-a-file: "), reason);
             assertTrue(reason.contains("k.csv: is a symbolic link (links are not followed), expected a regular file"),
                     reason);
             assertFalse(reason.contains(mark) || reason(images(), "k.png").contains(mark), reason);

@@ -114,15 +114,17 @@ class DaemonFleetTest {
             assertEquals("accepted", fleetSide.next(replies, WAIT).json().get("state").asText());
             assertEquals("succeeded", fleetSide.next(replies, WAIT).json().get("state").asText());
 
-            // The same image under two labels cannot make a better model: the gate must say so.
+            // The same image under two labels cannot make a better model: data hygiene finds the
+            // byte-identical files, keeps one, and the fine-tune is refused saying why.
             fleetSide.request(topics.command("finetune"), "{\"v\":1,\"cmdId\":\"f-1\",\"args\":{\"model\":\"tiny\","
                     + "\"set\":{\"rehearsal_ratio\":0,\"max_epochs\":5}}}", replies, new byte[] {3});
             assertEquals("accepted", fleetSide.next(replies, WAIT).json().get("state").asText());
             JsonNode done = fleetSide.next(replies, Duration.ofSeconds(60)).json();
-            assertEquals("succeeded", done.get("state").asText(), done.toString());
-            assertEquals("rejected", done.path("result").path("decision").asText(), done.toString());
+            assertEquals("failed", done.get("state").asText(), done.toString());
+            assertTrue(done.get("reason").asText().contains("byte-identical duplicates within the training data"),
+                    done.toString());
             JsonNode event = events.next(topics.event("finetune-rejected"), WAIT).json();
-            assertTrue(event.toString().contains("not better on the new data"), event.toString());
+            assertTrue(event.toString().contains("byte-identical"), event.toString());
             assertEquals(List.of(), new ModelStore(tmp.resolve("state")).versions("tiny-gray"));
         }
     }

@@ -64,8 +64,8 @@ class ReferenceModelsTest {
     @Test
     void fashionCnn_anchorSet_isBalancedAndClassifiedWell() {
         Evaluation.Result r = eval("fashion-cnn", Path.of("models/fashion-cnn/anchor"));
-        assertEquals(300, r.n());
-        r.countPerClass().values().forEach(n -> assertEquals(30, n));
+        assertEquals(2000, r.n());
+        r.countPerClass().values().forEach(n -> assertEquals(200, n));
         assertTrue(r.accuracy() > 0.85, "anchor accuracy " + r.accuracy());
     }
 }

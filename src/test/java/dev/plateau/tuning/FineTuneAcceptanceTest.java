@@ -171,33 +171,33 @@ class FineTuneAcceptanceTest {
         assertTrue(outcome.report().epochs().size() <= 4);
     }
 
+    /** {@code plateau ARGS} as a real process: exit code, stdout and stderr apart. */
+    private static String[] plateau(Path tmp, String... args) throws IOException, InterruptedException {
+        List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin",
+                "java").toString(), "-cp", System.getProperty("java.class.path"), "dev.plateau.cli.Main"));
+        command.addAll(List.of(args));
+        Path out = Files.createTempFile(tmp, "stdout", ".txt");
+        Path err = Files.createTempFile(tmp, "stderr", ".txt");
+        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        int code = p.waitFor();
+        return new String[] {Integer.toString(code), Files.readString(out), Files.readString(err)};
+    }
+
     @Test
-    void tuneCommand_freshStore_signsItsVersionSoVerifyPasses(@TempDir Path state) throws IOException {
-        java.io.PrintStream out = System.out;
-        java.io.PrintStream err = System.err;
-        java.io.ByteArrayOutputStream stdout = new java.io.ByteArrayOutputStream();
-        java.io.ByteArrayOutputStream stderr = new java.io.ByteArrayOutputStream();
-        int tuned;
-        int verified;
-        try {
-            System.setOut(new java.io.PrintStream(stdout, true, java.nio.charset.StandardCharsets.UTF_8));
-            System.setErr(new java.io.PrintStream(stderr, true, java.nio.charset.StandardCharsets.UTF_8));
-            tuned = dev.plateau.cli.Main.execute("tune", "-m", FASHION.toString(), "-d",
-                    data.resolve("tune-shift").toString(), "--store", state.toString());
-            verified = dev.plateau.cli.Main.execute("models", "verify", "--store", state.toString());
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-        String printed = stdout.toString(java.nio.charset.StandardCharsets.UTF_8);
-        assertEquals(0, tuned, printed + stderr);
-        assertEquals(0, verified, printed);
-        // The report alone on stdout (then verify's lines); progress on stderr.
-        String report = printed.lines().findFirst().orElseThrow();
-        assertEquals("accepted", new com.fasterxml.jackson.databind.ObjectMapper().readTree(report)
+    void tuneCommand_freshStore_signsItsVersionSoVerifyPasses(@TempDir Path tmp) throws Exception {
+        Path state = tmp.resolve("state");
+        String[] tuned = plateau(tmp, "tune", "-m", FASHION.toString(), "-d", data.resolve("tune-shift").toString(),
+                "--store", state.toString());
+        assertEquals("0", tuned[0], tuned[1] + tuned[2]);
+        // The JSON report alone on stdout, progress on stderr.
+        List<String> stdout = tuned[1].lines().toList();
+        assertEquals(1, stdout.size(), tuned[1]);
+        assertEquals("accepted", new com.fasterxml.jackson.databind.ObjectMapper().readTree(stdout.get(0))
                 .get("decision").asText());
-        assertTrue(stderr.toString(java.nio.charset.StandardCharsets.UTF_8).contains("trial 1 (rung 1"), stderr.toString());
-        assertTrue(Files.isRegularFile(dev.plateau.store.ModelStore.deviceKeyFile(state)));
+        assertTrue(tuned[2].contains("trial 1 (rung 1"), tuned[2]);
+        assertTrue(Files.isRegularFile(ModelStore.deviceKeyFile(state)));
+        String[] verified = plateau(tmp, "models", "verify", "--store", state.toString());
+        assertEquals("0", verified[0], verified[1] + verified[2]);
     }
 
     @Test

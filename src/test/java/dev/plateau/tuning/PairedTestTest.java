@@ -49,14 +49,7 @@ class PairedTestTest {
         int covered = 0;
         int runs = 2000;
         for (int k = 0; k < runs; k++) {
-            int up = 0;
-            int down = 0;
-            for (int i = 0; i < 100; i++) {
-                double u = random.nextDouble();
-                up += u < 0.10 ? 1 : 0;
-                down += u >= 0.10 && u < 0.15 ? 1 : 0;
-            }
-            covered += new PairedTest(100, up, down).lowerBound(0.95) <= 0.05 ? 1 : 0;
+            covered += simulate(random, 0.10, 0.05).lowerBound(0.95) <= 0.05 ? 1 : 0;
         }
         // Nominal 0.95; the binomial error of 2,000 runs is about 0.005.
         assertTrue(covered >= 0.93 * runs, covered + " of " + runs + " covered");
@@ -69,16 +62,21 @@ class PairedTestTest {
         int significant = 0;
         int runs = 2000;
         for (int k = 0; k < runs; k++) {
-            int up = 0;
-            int down = 0;
-            for (int i = 0; i < 100; i++) {
-                double u = random.nextDouble();
-                up += u < 0.4 ? 1 : 0;
-                down += u >= 0.4 && u < 0.8 ? 1 : 0;
-            }
-            significant += new PairedTest(100, up, down).signTestP() <= 0.05 ? 1 : 0;
+            significant += simulate(random, 0.4, 0.4).signTestP() <= 0.05 ? 1 : 0;
         }
         assertTrue(significant <= 0.06 * runs, significant + " of " + runs + " significant");
+    }
+
+    /** 100 paired samples, each improved with probability {@code up}, worsened with {@code down}. */
+    private static PairedTest simulate(SplittableRandom random, double up, double down) {
+        int improved = 0;
+        int worsened = 0;
+        for (int i = 0; i < 100; i++) {
+            double u = random.nextDouble();
+            improved += u < up ? 1 : 0;
+            worsened += u >= up && u < up + down ? 1 : 0;
+        }
+        return new PairedTest(100, improved, worsened);
     }
 
     @Test
