@@ -95,20 +95,21 @@ final class SettingsSearch {
                 }
                 Outcome o = trial(trials.size() + 1, r, settings, epochsHere, deadline);
                 trials.add(o.trial);
-                outcomes.add(o);
+                // The best trial of any rung wins (a later rung on a tie: it trained longer); a
+                // longer run of the same settings can forget more and lose to its own shorter run.
+                // Only the best so far keeps its weights, so the search holds one extra copy.
+                if (best == null || o.trial.score() > best.trial.score()
+                        || (o.trial.score() == best.trial.score() && o.trial.rung() > best.trial.rung())) {
+                    best = o;
+                }
+                outcomes.add(o == best ? o : o.withoutWeights());
             }
             outcomes.sort(Comparator.comparingDouble((Outcome o) -> -o.trial.score()));
-            // The best trial of any rung wins (a later rung on a tie: it trained longer); a
-            // longer run of the same settings can forget more and lose to its own shorter run.
-            if (!outcomes.isEmpty() && (best == null || outcomes.get(0).trial.score() >= best.trial.score())) {
-                best = outcomes.get(0);
-            }
             if (clock.millis() >= deadline - 1000 || epochsHere >= config.maxEpochs()) {
                 break;
             }
             int keep = r == schedule.length - 2 ? 1 : Math.max(1, (outcomes.size() + KEEP_ONE_IN - 1) / KEEP_ONE_IN);
-            rung = outcomes.stream().filter(o -> o.run.bestWeights().isPresent()).limit(keep)
-                    .map(o -> o.settings).toList();
+            rung = outcomes.stream().filter(Outcome::trained).limit(keep).map(o -> o.settings).toList();
         }
         Outcome winner = best;
         String why = String.format(Locale.ROOT, "highest selection score %.3f after %d trials: selection accuracy "
@@ -135,7 +136,13 @@ final class SettingsSearch {
         return -new PairedTest(g, gained, lost).lowerBound(config.gateConfidence());
     }
 
-    private record Outcome(Trial trial, TrainingResult run, TuningConfig config, Map<String, String> settings) {}
+    /** A trial and, while it is the best so far, its run; {@code trained} when the run kept weights. */
+    private record Outcome(Trial trial, TrainingResult run, TuningConfig config, Map<String, String> settings,
+                           boolean trained) {
+        Outcome withoutWeights() {
+            return new Outcome(trial, null, config, settings, trained);
+        }
+    }
 
     private Outcome trial(int id, int rung, Map<String, String> settings, int maxEpochs, long deadline) {
         long started = clock.millis();
@@ -169,7 +176,7 @@ final class SettingsSearch {
                 drop == null ? "" : String.format(Locale.ROOT, ", anchor drop %.3f (guard bound expected %.3f)", drop,
                         bound), t.score(),
                 result.bestEpoch(), t.millis()));
-        return new Outcome(t, result, c, settings);
+        return new Outcome(t, result, c, settings, result.bestWeights().isPresent());
     }
 
     /** A seeded sample of the grid over the keys the search may choose; the configured values come first. */
