@@ -139,7 +139,7 @@ final class InputReports implements Pipeline.Listener {
         body.put("source", source);
         body.put("count", p.reasons.values().stream().mapToInt(Integer::intValue).sum());
         Map<String, Integer> reasons = new LinkedHashMap<>();
-        p.reasons.forEach((r, n) -> reasons.put(r.name().toLowerCase(), n));
+        p.reasons.forEach((r, n) -> reasons.put(r.label(), n));
         body.put("reasons", reasons);
         body.put("since", p.firstUnsent.toString());
         body.put("example", p.lastDetail);

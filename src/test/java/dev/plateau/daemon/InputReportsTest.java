@@ -44,7 +44,7 @@ class InputReportsTest {
         assertEquals(2, events.size());
         Map<String, Object> summary = events.get(1);
         assertEquals(99, summary.get("count"));
-        assertEquals(Map.of("unreadable", 66, "wrong_size", 33), summary.get("reasons"));
+        assertEquals(Map.of("unreadable", 66, "wrong-size", 33), summary.get("reasons"));
         assertEquals("frame 98", summary.get("example"));
         reports.flush();
         assertEquals(2, events.size(), "nothing new, nothing sent");

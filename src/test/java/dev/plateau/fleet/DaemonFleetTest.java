@@ -168,7 +168,7 @@ class DaemonFleetTest {
                 Files.writeString(tmp.resolve("inbox/broken.png"), "not a png");
                 JsonNode rejected = fleetSide.next(topics.event("input-rejected"), WAIT).json();
                 assertEquals("inbox", rejected.get("source").asText(), rejected.toString());
-                assertEquals(1, rejected.path("reasons").path("unsupported_format").asInt(), rejected.toString());
+                assertEquals(1, rejected.path("reasons").path("unsupported-format").asInt(), rejected.toString());
             }
 
             // A restart keeps the fleet's change: results flow again without a new command.
