@@ -30,11 +30,14 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  * never its content, so a file that is not what it claims to be cannot leak through a message.
  * Memory is bounded before decoding: the file's size by {@link #maxBytes()}, an image's decoded
  * pixels by a budget derived from the heap (larger images are decoded subsampled).
+ *
+ * <p>The common PNGs and CSV windows are decoded without allocating (see {@link PngDecoder});
+ * the buffers that takes are kept between calls, so one instance serves one caller at a time.
  */
 final class Preprocessor {
     // Decode work grows with the source pixels even when subsampled: 8192 x 8192 (64 Mpx, about
     // 1 s to inflate on a Cortex-A72) is the most a frame may have.
-    private static final int MAX_IMAGE_SIDE = 8192;
+    static final int MAX_IMAGE_SIDE = 8192;
     /** A compressed frame or picture; the MQTT source's payload limit is the same. */
     static final long MAX_IMAGE_BYTES = 16L * 1024 * 1024;
     // One decoded raster may take this share of the heap: 1/8 of -Xmx160m is 20 MB, an RGB image
@@ -59,6 +62,12 @@ final class Preprocessor {
     private final String sizeLimitFor;
     private final long pixelBudgetBytes;
     private final byte[][] channelNames;
+
+    static {
+        // Once per process: ImageIO's default disk cache makes a temporary file for every image
+        // read from a stream, which costs more than decoding a small frame.
+        ImageIO.setUseCache(false);
+    }
 
     Preprocessor(Manifest.Input input) {
         this(input, Runtime.getRuntime().maxMemory() / HEAP_SHARE_DIVISOR);
@@ -138,21 +147,42 @@ final class Preprocessor {
                         + ": outside the plausible range [" + rawMin + ", " + rawMax + "]");
     }
 
+    /** One source pixel of colour plane {@code c} in the 0..255 range, before scaling. */
+    interface Pixels {
+        float at(int c, int x, int y);
+    }
+
+    // Decodes the common PNGs without ImageIO, into buffers kept between calls.
+    private PngDecoder png;
+
     private void fillImage(String name, byte[] data, FloatBuffer dst) throws InputRejectedException {
+        if (png == null) {
+            png = new PngDecoder(planes);
+        }
+        // 1. The common PNGs straight from the bytes (nothing allocated); the rest through ImageIO.
+        if (png.decode(data, pixelBudgetBytes)) {
+            fillPixels(name, png, png.width(), png.height(), dst);
+            return;
+        }
         BufferedImage image = readImage(name, data);
-        int sw = image.getWidth();
-        int sh = image.getHeight();
         Raster raster = image.getRaster();
         boolean gray = raster.getNumBands() == 1 && image.getColorModel().getNumComponents() == 1;
         // 16-bit grayscale PNGs are brought to the 0..255 range the manifest's scale assumes.
         float depth = gray && image.getColorModel().getComponentSize(0) > 8
                 ? 255f / ((1 << image.getColorModel().getComponentSize(0)) - 1) : 1f;
+        fillPixels(name, (c, x, y) -> pixel(image, raster, gray, depth, c, x, y), image.getWidth(), image.getHeight(),
+                dst);
+    }
+
+    /** 2. Resizes (box average down, bilinear up; a plain copy at the model's size) and normalises into {@code dst}. */
+    private void fillPixels(String name, Pixels src, int sw, int sh, FloatBuffer dst) throws InputRejectedException {
+        boolean same = sw == width && sh == height;
         boolean down = sw >= width && sh >= height;
         for (int c = 0; c < planes; c++) {
             for (int y = 0; y < height; y++) {
                 for (int x = 0; x < width; x++) {
-                    float v = down ? boxAverage(image, raster, gray, depth, c, x, y, sw, sh)
-                            : bilinear(image, raster, gray, depth, c, x, y, sw, sh);
+                    float v = same ? src.at(c, x, y) : down ? boxAverage(src, c, x, y, sw, sh)
+                            : bilinear(src, c, x, y, sw, sh);
                     int code = put(dst, c, y * width + x, v);
                     if (code != OK) {
                         throw badValue(code, name, "pixel (" + x + ", " + y + ") of the " + width + "x" + height
@@ -242,8 +272,7 @@ final class Preprocessor {
 
     // Down-scaling averages every source pixel a target pixel covers, so a 640x480 frame does
     // not alias into a 28x28 input; at equal size this is an exact copy.
-    private float boxAverage(BufferedImage image, Raster raster, boolean gray, float depth, int c, int x, int y,
-                             int sw, int sh) {
+    private float boxAverage(Pixels src, int c, int x, int y, int sw, int sh) {
         int x0 = (int) ((long) x * sw / width);
         int x1 = Math.max(x0 + 1, (int) ((long) (x + 1) * sw / width));
         int y0 = (int) ((long) y * sh / height);
@@ -251,14 +280,13 @@ final class Preprocessor {
         float sum = 0;
         for (int sy = y0; sy < y1; sy++) {
             for (int sx = x0; sx < x1; sx++) {
-                sum += pixel(image, raster, gray, depth, c, sx, sy);
+                sum += src.at(c, sx, sy);
             }
         }
         return sum / ((x1 - x0) * (y1 - y0));
     }
 
-    private float bilinear(BufferedImage image, Raster raster, boolean gray, float depth, int c, int x, int y,
-                           int sw, int sh) {
+    private float bilinear(Pixels src, int c, int x, int y, int sw, int sh) {
         float fx = Math.max(0, Math.min(sw - 1, (x + 0.5f) * sw / width - 0.5f));
         float fy = Math.max(0, Math.min(sh - 1, (y + 0.5f) * sh / height - 0.5f));
         int x0 = (int) fx;
@@ -267,8 +295,8 @@ final class Preprocessor {
         int y1 = Math.min(y0 + 1, sh - 1);
         float ax = fx - x0;
         float ay = fy - y0;
-        float top = pixel(image, raster, gray, depth, c, x0, y0) * (1 - ax) + pixel(image, raster, gray, depth, c, x1, y0) * ax;
-        float bottom = pixel(image, raster, gray, depth, c, x0, y1) * (1 - ax) + pixel(image, raster, gray, depth, c, x1, y1) * ax;
+        float top = src.at(c, x0, y0) * (1 - ax) + src.at(c, x1, y0) * ax;
+        float bottom = src.at(c, x0, y1) * (1 - ax) + src.at(c, x1, y1) * ax;
         return top * (1 - ay) + bottom * ay;
     }
 
