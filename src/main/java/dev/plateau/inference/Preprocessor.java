@@ -405,7 +405,7 @@ final class Preprocessor {
         if (d[i] == '+' || d[i] == '-') {
             i++;
         }
-        if (word(d, i, to, "nan") || word(d, i, to, "inf") || word(d, i, to, "infinity")) {
+        if (i < to && d[i] > '9' && (word(d, i, to, "nan") || word(d, i, to, "inf") || word(d, i, to, "infinity"))) {
             throw cell(Reason.NOT_FINITE, name, line, col, "not finite (NaN or infinity)");
         }
         long mantissa = 0;
@@ -476,17 +476,24 @@ final class Preprocessor {
     // 10^0 .. 10^22 are exact doubles (5^22 < 2^53).
     private static final double[] EXACT_POWERS = new double[23];
 
+    // 10^0 .. 10^10 are exact floats (5^10 < 2^24).
+    private static final float[] FLOAT_POWERS = new float[11];
+
     static {
         double p = 1;
         for (int k = 0; k < EXACT_POWERS.length; k++) {
             EXACT_POWERS[k] = p;
+            if (k < FLOAT_POWERS.length) {
+                FLOAT_POWERS[k] = (float) p;
+            }
             p *= 10;
         }
     }
 
     /**
      * {@code mantissa * 10^scale10} rounded to the nearest float, or NaN when this shortcut cannot
-     * promise that. With the mantissa below 2^53 and |scale10| <= 22 both factors are exact
+     * promise that. With the mantissa below 2^24 and |scale10| <= 10 both are exact floats and one
+     * float operation is correctly rounded. Otherwise, with the mantissa below 2^53 and |scale10| <= 22 both factors are exact
      * doubles, so one multiply or divide gives the correctly rounded double; rounding that double
      * to a float is the correctly rounded float unless the double lies exactly halfway between two
      * floats (then the true value may lie on either side), which is left to Float.parseFloat.
@@ -495,6 +502,11 @@ final class Preprocessor {
     static float exactFloat(long mantissa, int scale10) {
         if (mantissa == 0) {
             return 0f;
+        }
+        if (mantissa < 1L << 24 && scale10 >= -10 && scale10 <= 10) {
+            // The common case (a few decimals): both factors exact floats, one correctly rounded float operation.
+            float m = mantissa;
+            return scale10 < 0 ? m / FLOAT_POWERS[-scale10] : m * FLOAT_POWERS[scale10];
         }
         if (mantissa >= 1L << 53 || scale10 < -22 || scale10 > 22) {
             return Float.NaN;
