@@ -1,16 +1,17 @@
 package dev.plateau.cli;
 
 import dev.plateau.inference.InferenceBenchmark;
+import dev.plateau.inference.InferenceBenchmark.Part;
 import dev.plateau.inference.InferenceEngine;
+import dev.plateau.inference.InputFiles;
 import dev.plateau.inference.InputRejectedException;
 import dev.plateau.inference.OrtRuntime;
 import dev.plateau.model.ModelBundle;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.nio.file.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -19,10 +20,14 @@ import picocli.CommandLine.Parameters;
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Side-by-side benchmarks.",
         subcommands = BenchCommand.Infer.class)
 final class BenchCommand {
+    /** The most bytes a benchmark input may have: the largest image input. */
+    private static final long MAX_SAMPLE_BYTES = 16L * 1024 * 1024;
 
     @Command(name = "infer", mixinStandardHelpOptions = true,
-            description = "Our inference hot path vs the raw ONNX Runtime binding on the same session and input, "
-                    + "in alternating rounds; prints medians, their ratio and bytes allocated per call.")
+            description = "In one process, interleaved rounds after a warm-up: the floor (raw OrtSession.run on "
+                    + "one reused direct-buffer tensor, pinned output), Plateau's full path from the file's bytes, "
+                    + "Plateau without decoding, and the naive binding (new tensor per call, getValue()); "
+                    + "p50/p90/p99 per call, bytes allocated per call, ratios to the floor.")
     static final class Infer implements Callable<Integer> {
         @Option(names = {"-m", "--model"}, required = true, paramLabel = "BUNDLE", description = "model bundle")
         Path bundle;
@@ -30,32 +35,71 @@ final class BenchCommand {
         @Parameters(paramLabel = "FILE", description = "an input file for the model")
         Path sample;
 
-        @Option(names = "--rounds", defaultValue = "15", description = "alternating rounds (default: ${DEFAULT-VALUE})")
-        int rounds;
+        @Option(names = "--rate", paramLabel = "HZ", defaultValue = "0",
+                description = "pace the calls at HZ per second (0: back to back; default: ${DEFAULT-VALUE})")
+        double rate;
 
-        @Option(names = "--calls", defaultValue = "500", description = "calls per round (default: ${DEFAULT-VALUE})")
-        int calls;
+        @Option(names = "--seconds", paramLabel = "S", defaultValue = "10",
+                description = "measuring time after the warm-up, all parts together (default: ${DEFAULT-VALUE})")
+        double seconds;
+
+        @Option(names = "--json", description = "print one JSON object instead of a table")
+        boolean json;
 
         @Override
-        public Integer call() throws IOException, InputRejectedException {
-            if (rounds < 1 || calls < 1) {
-                throw new IllegalArgumentException("--rounds and --calls must be >= 1, found " + rounds + " and " + calls);
+        public Integer call() throws InputRejectedException {
+            if (!(rate >= 0) || Double.isInfinite(rate) || !(seconds > 0) || Double.isInfinite(seconds)) {
+                throw new IllegalArgumentException("--rate must be >= 0 and --seconds > 0, found " + rate
+                        + " and " + seconds);
             }
+            byte[] data = InputFiles.read(sample, MAX_SAMPLE_BYTES, "a benchmark input");
             try (InferenceEngine engine = InferenceEngine.load(ModelBundle.open(bundle), OrtRuntime.environment(1), 0)) {
-                InferenceBenchmark.Result r = InferenceBenchmark.run(engine, Files.readAllBytes(sample),
-                        sample.toString(), rounds, calls);
-                Map<String, Object> out = new LinkedHashMap<>();
-                out.put("model", r.model());
-                out.put("rounds", r.rounds());
-                out.put("calls_per_round", r.callsPerRound());
-                out.put("ours_us", r.oursMicros());
-                out.put("raw_ort_us", r.rawMicros());
-                out.put("ratio_ours_to_raw", r.ratio());
-                out.put("ours_bytes_per_call", r.oursBytesPerCall());
-                out.put("raw_ort_bytes_per_call", r.rawBytesPerCall());
-                System.out.println(Json.line(out));
+                InferenceBenchmark.Result r = InferenceBenchmark.run(engine, data, sample.toString(), rate, seconds);
+                System.out.println(json ? Json.line(toJson(r)) : table(r));
             }
             return ExitCode.OK;
+        }
+
+        static Map<String, Object> toJson(InferenceBenchmark.Result r) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("model", r.model());
+            out.put("mode", r.rateHz() > 0 ? "paced" : "back-to-back");
+            out.put("rate_hz", r.rateHz());
+            out.put("rounds", r.rounds());
+            for (Part part : Part.values()) {
+                InferenceBenchmark.Figures f = r.part(part);
+                Map<String, Object> p = new LinkedHashMap<>();
+                p.put("calls", f.calls());
+                p.put("p50_us", f.p50Micros());
+                p.put("p90_us", f.p90Micros());
+                p.put("p99_us", f.p99Micros());
+                p.put("bytes_per_call", f.bytesPerCall());
+                out.put(name(part), p);
+            }
+            out.put("ratio_p50", r.ratioP50(Part.FULL));
+            out.put("ratio_p99", r.ratioP99(Part.FULL));
+            out.put("ratio_p50_prepared", r.ratioP50(Part.PREPARED));
+            out.put("ratio_p50_naive", r.ratioP50(Part.NAIVE));
+            return out;
+        }
+
+        static String table(InferenceBenchmark.Result r) {
+            StringBuilder out = new StringBuilder();
+            out.append(String.format(Locale.ROOT, "%s, %s, %d interleaved rounds%n", r.model(),
+                    r.rateHz() > 0 ? "paced at " + r.rateHz() + " Hz" : "back to back", r.rounds()));
+            out.append(String.format(Locale.ROOT, "%-9s %8s %8s %8s %9s %10s %10s %10s%n", "part", "calls",
+                    "p50 us", "p90 us", "p99 us", "B/call", "p50/floor", "p99/floor"));
+            for (Part part : Part.values()) {
+                InferenceBenchmark.Figures f = r.part(part);
+                out.append(String.format(Locale.ROOT, "%-9s %8d %8.1f %8.1f %9.1f %10d %10.2f %10.2f%n", name(part),
+                        f.calls(), f.p50Micros(), f.p90Micros(), f.p99Micros(), f.bytesPerCall(), r.ratioP50(part),
+                        r.ratioP99(part)));
+            }
+            return out.toString().stripTrailing();
+        }
+
+        private static String name(Part part) {
+            return part.name().toLowerCase(Locale.ROOT);
         }
     }
 }

@@ -11,6 +11,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import javax.imageio.ImageIO;
@@ -29,11 +30,14 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  * never its content, so a file that is not what it claims to be cannot leak through a message.
  * Memory is bounded before decoding: the file's size by {@link #maxBytes()}, an image's decoded
  * pixels by a budget derived from the heap (larger images are decoded subsampled).
+ *
+ * <p>The common PNGs and CSV windows are decoded without allocating (see {@link PngDecoder});
+ * the buffers that takes are kept between calls, so one instance serves one caller at a time.
  */
 final class Preprocessor {
     // Decode work grows with the source pixels even when subsampled: 8192 x 8192 (64 Mpx, about
     // 1 s to inflate on a Cortex-A72) is the most a frame may have.
-    private static final int MAX_IMAGE_SIDE = 8192;
+    static final int MAX_IMAGE_SIDE = 8192;
     /** A compressed frame or picture; the MQTT source's payload limit is the same. */
     static final long MAX_IMAGE_BYTES = 16L * 1024 * 1024;
     // One decoded raster may take this share of the heap: 1/8 of -Xmx160m is 20 MB, an RGB image
@@ -57,6 +61,13 @@ final class Preprocessor {
     private final long maxBytes;
     private final String sizeLimitFor;
     private final long pixelBudgetBytes;
+    private final byte[][] channelNames;
+
+    static {
+        // Once per process: ImageIO's default disk cache makes a temporary file for every image
+        // read from a stream, which costs more than decoding a small frame.
+        ImageIO.setUseCache(false);
+    }
 
     Preprocessor(Manifest.Input input) {
         this(input, Runtime.getRuntime().maxMemory() / HEAP_SHARE_DIVISOR);
@@ -81,6 +92,8 @@ final class Preprocessor {
         this.rawMin = range.get(0).floatValue();
         this.rawMax = range.get(1).floatValue();
         this.pixelBudgetBytes = pixelBudgetBytes;
+        this.channelNames = input.channels().stream().map(c -> c.getBytes(StandardCharsets.ISO_8859_1))
+                .toArray(byte[][]::new);
         if (image) {
             this.maxBytes = MAX_IMAGE_BYTES;
             this.sizeLimitFor = "an image";
@@ -134,21 +147,42 @@ final class Preprocessor {
                         + ": outside the plausible range [" + rawMin + ", " + rawMax + "]");
     }
 
+    /** One source pixel of colour plane {@code c} in the 0..255 range, before scaling. */
+    interface Pixels {
+        float at(int c, int x, int y);
+    }
+
+    // Decodes the common PNGs without ImageIO, into buffers kept between calls.
+    private PngDecoder png;
+
     private void fillImage(String name, byte[] data, FloatBuffer dst) throws InputRejectedException {
+        if (png == null) {
+            png = new PngDecoder(planes);
+        }
+        // 1. The common PNGs straight from the bytes (nothing allocated); the rest through ImageIO.
+        if (png.decode(data, pixelBudgetBytes)) {
+            fillPixels(name, png, png.width(), png.height(), dst);
+            return;
+        }
         BufferedImage image = readImage(name, data);
-        int sw = image.getWidth();
-        int sh = image.getHeight();
         Raster raster = image.getRaster();
         boolean gray = raster.getNumBands() == 1 && image.getColorModel().getNumComponents() == 1;
         // 16-bit grayscale PNGs are brought to the 0..255 range the manifest's scale assumes.
         float depth = gray && image.getColorModel().getComponentSize(0) > 8
                 ? 255f / ((1 << image.getColorModel().getComponentSize(0)) - 1) : 1f;
+        fillPixels(name, (c, x, y) -> pixel(image, raster, gray, depth, c, x, y), image.getWidth(), image.getHeight(),
+                dst);
+    }
+
+    /** 2. Resizes (box average down, bilinear up; a plain copy at the model's size) and normalises into {@code dst}. */
+    private void fillPixels(String name, Pixels src, int sw, int sh, FloatBuffer dst) throws InputRejectedException {
+        boolean same = sw == width && sh == height;
         boolean down = sw >= width && sh >= height;
         for (int c = 0; c < planes; c++) {
             for (int y = 0; y < height; y++) {
                 for (int x = 0; x < width; x++) {
-                    float v = down ? boxAverage(image, raster, gray, depth, c, x, y, sw, sh)
-                            : bilinear(image, raster, gray, depth, c, x, y, sw, sh);
+                    float v = same ? src.at(c, x, y) : down ? boxAverage(src, c, x, y, sw, sh)
+                            : bilinear(src, c, x, y, sw, sh);
                     int code = put(dst, c, y * width + x, v);
                     if (code != OK) {
                         throw badValue(code, name, "pixel (" + x + ", " + y + ") of the " + width + "x" + height
@@ -238,8 +272,7 @@ final class Preprocessor {
 
     // Down-scaling averages every source pixel a target pixel covers, so a 640x480 frame does
     // not alias into a 28x28 input; at equal size this is an exact copy.
-    private float boxAverage(BufferedImage image, Raster raster, boolean gray, float depth, int c, int x, int y,
-                             int sw, int sh) {
+    private float boxAverage(Pixels src, int c, int x, int y, int sw, int sh) {
         int x0 = (int) ((long) x * sw / width);
         int x1 = Math.max(x0 + 1, (int) ((long) (x + 1) * sw / width));
         int y0 = (int) ((long) y * sh / height);
@@ -247,14 +280,13 @@ final class Preprocessor {
         float sum = 0;
         for (int sy = y0; sy < y1; sy++) {
             for (int sx = x0; sx < x1; sx++) {
-                sum += pixel(image, raster, gray, depth, c, sx, sy);
+                sum += src.at(c, sx, sy);
             }
         }
         return sum / ((x1 - x0) * (y1 - y0));
     }
 
-    private float bilinear(BufferedImage image, Raster raster, boolean gray, float depth, int c, int x, int y,
-                           int sw, int sh) {
+    private float bilinear(Pixels src, int c, int x, int y, int sw, int sh) {
         float fx = Math.max(0, Math.min(sw - 1, (x + 0.5f) * sw / width - 0.5f));
         float fy = Math.max(0, Math.min(sh - 1, (y + 0.5f) * sh / height - 0.5f));
         int x0 = (int) fx;
@@ -263,8 +295,8 @@ final class Preprocessor {
         int y1 = Math.min(y0 + 1, sh - 1);
         float ax = fx - x0;
         float ay = fy - y0;
-        float top = pixel(image, raster, gray, depth, c, x0, y0) * (1 - ax) + pixel(image, raster, gray, depth, c, x1, y0) * ax;
-        float bottom = pixel(image, raster, gray, depth, c, x0, y1) * (1 - ax) + pixel(image, raster, gray, depth, c, x1, y1) * ax;
+        float top = src.at(c, x0, y0) * (1 - ax) + src.at(c, x1, y0) * ax;
+        float bottom = src.at(c, x0, y1) * (1 - ax) + src.at(c, x1, y1) * ax;
         return top * (1 - ay) + bottom * ay;
     }
 
@@ -347,6 +379,11 @@ final class Preprocessor {
      * A plain decimal number: optional sign, digits with an optional fraction, an optional
      * exponent ({@code -1.25}, {@code .5}, {@code 3e-2}). Not Java's wider syntax: no hexadecimal
      * ({@code 0x1p2}), no type suffix ({@code 1f}, {@code 9.8d}); NaN and infinities are refused.
+     *
+     * <p>Checked and converted in one pass over the bytes, without a String: the digits are
+     * gathered into a long and scaled by an exact power of ten ({@link #exactFloat}); only a
+     * number with more than 18 significant digits, or beyond 1e±22, goes through
+     * {@link Float#parseFloat}. Both give the same correctly rounded float.
      */
     private static float number(String name, byte[] d, int from, int to, int line, int col)
             throws InputRejectedException {
@@ -356,55 +393,135 @@ final class Preprocessor {
         while (to > from && (d[to - 1] == ' ' || d[to - 1] == '\t')) {
             to--;
         }
-        String where = name + ": line " + line + ", column " + col + ": ";
         if (from == to) {
-            throw new InputRejectedException(Reason.UNREADABLE, where + "empty, expected a number");
+            throw cell(Reason.UNREADABLE, name, line, col, "empty, expected a number");
         }
         if (to - from > MAX_CELL_BYTES) {
-            throw new InputRejectedException(Reason.UNREADABLE, where + "not a number (longer than "
-                    + MAX_CELL_BYTES + " characters)");
+            throw cell(Reason.UNREADABLE, name, line, col, "not a number (longer than " + MAX_CELL_BYTES
+                    + " characters)");
         }
         int i = from;
+        boolean negative = d[i] == '-';
         if (d[i] == '+' || d[i] == '-') {
             i++;
         }
-        if (word(d, i, to, "nan") || word(d, i, to, "inf") || word(d, i, to, "infinity")) {
-            throw new InputRejectedException(Reason.NOT_FINITE, where + "not finite (NaN or infinity)");
+        if (i < to && d[i] > '9' && (word(d, i, to, "nan") || word(d, i, to, "inf") || word(d, i, to, "infinity"))) {
+            throw cell(Reason.NOT_FINITE, name, line, col, "not finite (NaN or infinity)");
         }
+        long mantissa = 0;
+        int significant = 0;
+        int scale10 = 0; // value = mantissa * 10^scale10 (before the exponent)
+        boolean dropped = false; // a non-zero digit beyond the 18 kept
         int digits = 0;
-        while (i < to && d[i] >= '0' && d[i] <= '9') {
-            i++;
-            digits++;
+        for (; i < to && d[i] >= '0' && d[i] <= '9'; i++, digits++) {
+            int digit = d[i] - '0';
+            if (significant < MAX_LONG_DIGITS) {
+                if (mantissa != 0 || digit != 0) {
+                    mantissa = mantissa * 10 + digit;
+                    significant++;
+                }
+            } else {
+                scale10++;
+                dropped |= digit != 0;
+            }
         }
         if (i < to && d[i] == '.') {
-            i++;
-            while (i < to && d[i] >= '0' && d[i] <= '9') {
-                i++;
-                digits++;
+            for (i++; i < to && d[i] >= '0' && d[i] <= '9'; i++, digits++) {
+                int digit = d[i] - '0';
+                if (significant < MAX_LONG_DIGITS) {
+                    if (mantissa != 0 || digit != 0) {
+                        mantissa = mantissa * 10 + digit;
+                        significant++;
+                    }
+                    scale10--;
+                } else {
+                    dropped |= digit != 0;
+                }
             }
         }
         boolean ok = digits > 0;
+        int exponent = 0;
         if (ok && i < to && (d[i] == 'e' || d[i] == 'E')) {
             i++;
+            boolean negativeExponent = i < to && d[i] == '-';
             if (i < to && (d[i] == '+' || d[i] == '-')) {
                 i++;
             }
-            int exponent = 0;
-            while (i < to && d[i] >= '0' && d[i] <= '9') {
-                i++;
-                exponent++;
+            int exponentDigits = 0;
+            for (; i < to && d[i] >= '0' && d[i] <= '9'; i++, exponentDigits++) {
+                exponent = Math.min(MAX_EXPONENT, exponent * 10 + (d[i] - '0'));
             }
-            ok = exponent > 0;
+            exponent = negativeExponent ? -exponent : exponent;
+            ok = exponentDigits > 0;
         }
         if (!ok || i != to) {
-            throw new InputRejectedException(Reason.UNREADABLE, where
-                    + "not a number (expected a plain decimal such as -1.25 or 3e-2)");
+            throw cell(Reason.UNREADABLE, name, line, col, "not a number (expected a plain decimal such as -1.25 or 3e-2)");
         }
-        float value = Float.parseFloat(new String(d, from, to - from, StandardCharsets.ISO_8859_1));
+        float value = dropped ? Float.NaN : exactFloat(mantissa, scale10 + exponent);
+        if (Float.isNaN(value)) {
+            value = Float.parseFloat(new String(d, from, to - from, StandardCharsets.ISO_8859_1));
+        } else if (negative) {
+            value = -value;
+        }
         if (!Float.isFinite(value)) {
-            throw new InputRejectedException(Reason.NOT_FINITE, where + "not finite (beyond the float range)");
+            throw cell(Reason.NOT_FINITE, name, line, col, "not finite (beyond the float range)");
         }
         return value;
+    }
+
+    // Significant digits a long holds for certain (10^18 - 1 < 2^63 < 10^19 - 1).
+    private static final int MAX_LONG_DIGITS = 18;
+    // An exponent is read up to this (far beyond the float range), so it cannot overflow an int.
+    private static final int MAX_EXPONENT = 100_000;
+    // 10^0 .. 10^22 are exact doubles (5^22 < 2^53).
+    private static final double[] EXACT_POWERS = new double[23];
+
+    // 10^0 .. 10^10 are exact floats (5^10 < 2^24).
+    private static final float[] FLOAT_POWERS = new float[11];
+
+    static {
+        double p = 1;
+        for (int k = 0; k < EXACT_POWERS.length; k++) {
+            EXACT_POWERS[k] = p;
+            if (k < FLOAT_POWERS.length) {
+                FLOAT_POWERS[k] = (float) p;
+            }
+            p *= 10;
+        }
+    }
+
+    /**
+     * {@code mantissa * 10^scale10} rounded to the nearest float, or NaN when this shortcut cannot
+     * promise that. With the mantissa below 2^24 and |scale10| <= 10 both are exact floats and one
+     * float operation is correctly rounded. Otherwise, with the mantissa below 2^53 and |scale10| <= 22 both factors are exact
+     * doubles, so one multiply or divide gives the correctly rounded double; rounding that double
+     * to a float is the correctly rounded float unless the double lies exactly halfway between two
+     * floats (then the true value may lie on either side), which is left to Float.parseFloat.
+     * Results stay within 1e-22 .. 1e38, normal floats.
+     */
+    static float exactFloat(long mantissa, int scale10) {
+        if (mantissa == 0) {
+            return 0f;
+        }
+        if (mantissa < 1L << 24 && scale10 >= -10 && scale10 <= 10) {
+            // The common case (a few decimals): both factors exact floats, one correctly rounded float operation.
+            float m = mantissa;
+            return scale10 < 0 ? m / FLOAT_POWERS[-scale10] : m * FLOAT_POWERS[scale10];
+        }
+        if (mantissa >= 1L << 53 || scale10 < -22 || scale10 > 22) {
+            return Float.NaN;
+        }
+        double value = scale10 < 0 ? mantissa / EXACT_POWERS[-scale10] : mantissa * EXACT_POWERS[scale10];
+        // The 29 low bits of a double's significand are what a float drops; 1 then 28 zeros is the halfway point.
+        if ((Double.doubleToRawLongBits(value) & 0x1FFF_FFFFL) == 0x1000_0000L) {
+            return Float.NaN;
+        }
+        return (float) value;
+    }
+
+    /** A refusal of one cell: the position, never the text. */
+    private static InputRejectedException cell(Reason reason, String name, int line, int col, String what) {
+        return new InputRejectedException(reason, name + ": line " + line + ", column " + col + ": " + what);
     }
 
     private static boolean word(byte[] d, int from, int to, String lowerCase) {
@@ -426,6 +543,16 @@ final class Preprocessor {
             }
         }
         return true;
+    }
+
+    /** The plane whose channel name the bytes {@code d[from, to)} are, or -1; compared without a String. */
+    private int channelAt(byte[] d, int from, int to) {
+        for (int plane = 0; plane < channelNames.length; plane++) {
+            if (Arrays.equals(d, from, to, channelNames[plane], 0, channelNames[plane].length)) {
+                return plane;
+            }
+        }
+        return -1;
     }
 
     /**
@@ -460,8 +587,7 @@ final class Preprocessor {
             while (b > a && (d[b - 1] == ' ' || d[b - 1] == '\t')) {
                 b--;
             }
-            int plane = b - a > MAX_CELL_BYTES ? -1
-                    : expected.indexOf(new String(d, a, b - a, StandardCharsets.ISO_8859_1));
+            int plane = channelAt(d, a, b);
             if (plane < 0) {
                 throw new InputRejectedException(Reason.WRONG_CHANNELS, name + ": header (line " + line
                         + "), column " + (col + 1) + ": not one of the channels " + expected);

@@ -9,6 +9,7 @@ import dev.plateau.model.ModelBundle;
 import dev.plateau.testing.Files2;
 import dev.plateau.testing.TinyModels;
 import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -17,10 +18,46 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The inference hot path reuses its tensors: per call it may allocate only the few small
  * objects ORT's Java binding creates for a run result, never buffers that grow with the model.
+ * The full path, from a file's bytes to the prediction, adds only the prediction itself.
  */
 class HotPathAllocationTest {
+    /** Issue 15's bound on one inference from file bytes to result. */
+    private static final long FULL_PATH_BYTES = 1024;
+
     @TempDir
     Path tmp;
+
+    @Test
+    void infer_fashionPngBytes_allocatesAtMost1KbPerCall() throws Exception {
+        long bytes = fullPathBytesPerCall(Path.of("models/fashion-cnn"),
+                Path.of("models/fashion-cnn/anchor/ankle-boot/00317.png"));
+        assertTrue(bytes <= FULL_PATH_BYTES, "full path allocated " + bytes + " B per call");
+    }
+
+    @Test
+    void infer_bridgeCsvBytes_allocatesAtMost1KbPerCall() throws Exception {
+        long bytes = fullPathBytesPerCall(Path.of("models/bridge-vibration"),
+                Path.of("models/bridge-vibration/anchor/damaged/00048.csv"));
+        assertTrue(bytes <= FULL_PATH_BYTES, "full path allocated " + bytes + " B per call");
+    }
+
+    /** Decode, checks, preprocessing, run, softmax, stats and the prediction, after a warm-up. */
+    private static long fullPathBytesPerCall(Path bundle, Path sample) throws Exception {
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        byte[] data = Files.readAllBytes(sample);
+        String name = sample.getFileName().toString();
+        try (InferenceEngine engine = InferenceEngine.load(ModelBundle.open(bundle), OrtRuntime.environment(1), 0)) {
+            for (int i = 0; i < 20_000; i++) {
+                engine.infer(name, data);
+            }
+            int calls = 5_000;
+            long before = threads.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < calls; i++) {
+                engine.infer(name, data);
+            }
+            return (threads.getCurrentThreadAllocatedBytes() - before) / calls;
+        }
+    }
 
     @Test
     void runPrepared_manyCalls_allocatesNoBuffersPerCall() throws Exception {
