@@ -13,17 +13,41 @@ import dev.plateau.model.Manifest;
 import dev.plateau.model.ModelBundle;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.tinylog.Logger;
 
 /**
  * One loaded model: an ONNX Runtime session checked against its manifest, with the input and
  * output tensors allocated once over direct buffers. {@link #infer} reuses them, so a call
  * allocates nothing of its own beyond the returned {@link Prediction}; calls are serialised.
+ * A run that goes past its deadline is stopped through ONNX Runtime's terminate flag and fails
+ * with an {@link InferenceException}; the engine then takes the next input as before.
  */
 public final class InferenceEngine implements AutoCloseable {
+    /**
+     * The longest one run may take. The reference models run in well under 100 ms on a
+     * Cortex-A72; a run at 10 s is hung, not slow, and is stopped well before the watchdog's
+     * stall limit (60 s), so the source goes on instead of the daemon being restarted.
+     */
+    public static final Duration DEADLINE = Duration.ofSeconds(10);
+    // How often a running run's age is compared with its deadline: the deadline's precision.
+    private static final long CHECK_MILLIS = 50;
+    /** One thread for the deadlines of every engine; it only flips flags. */
+    private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "plateau-inference-deadline");
+        t.setDaemon(true);
+        return t;
+    });
+
     private final ModelBundle bundle;
     private final Manifest manifest;
     private final Preprocessor preprocessor;
@@ -37,11 +61,19 @@ public final class InferenceEngine implements AutoCloseable {
     private final Map<String, OnnxTensor> outputs;
     private final float[] probabilities;
     private final ModelStats stats = new ModelStats();
+    private final long deadlineNanos;
+    private final OrtSession.RunOptions runOptions;
+    private final ScheduledFuture<?> deadlineCheck;
+    // Guards the terminate flag: a run that ends as its deadline passes must not leave it set.
+    private final Object runLock = new Object();
+    private long runStarted;
+    private boolean terminated;
     private boolean closed;
 
     private InferenceEngine(ModelBundle bundle, OrtEnvironment env, OrtSession.SessionOptions options,
-                            OrtSession session) throws OrtException {
+                            OrtSession session, Duration deadline) throws OrtException {
         this.bundle = bundle;
+        this.deadlineNanos = deadline.toNanos();
         this.manifest = bundle.manifest();
         this.preprocessor = new Preprocessor(manifest.input());
         this.options = options;
@@ -63,6 +95,17 @@ public final class InferenceEngine implements AutoCloseable {
         this.inputTensor = in;
         this.inputs = Map.of(manifest.input().tensor(), inputTensor);
         this.outputs = Map.of(manifest.output().tensor(), outputTensor);
+        OrtSession.RunOptions run;
+        try {
+            run = new OrtSession.RunOptions();
+        } catch (OrtException | RuntimeException e) {
+            inputTensor.close();
+            outputTensor.close();
+            throw e;
+        }
+        this.runOptions = run;
+        this.deadlineCheck = DEADLINES.scheduleWithFixedDelay(this::checkDeadline, CHECK_MILLIS, CHECK_MILLIS,
+                TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -73,13 +116,18 @@ public final class InferenceEngine implements AutoCloseable {
      * @throws BundleException when the bundle is invalid or does not match its graph
      */
     public static InferenceEngine load(ModelBundle bundle, OrtEnvironment env, int threads) {
+        return load(bundle, env, threads, DEADLINE);
+    }
+
+    /** As {@link #load(ModelBundle, OrtEnvironment, int)}, with a run's deadline other than {@link #DEADLINE}. */
+    static InferenceEngine load(ModelBundle bundle, OrtEnvironment env, int threads, Duration deadline) {
         OrtSession.SessionOptions options = null;
         OrtSession session = null;
         try {
             options = OrtRuntime.sessionOptions(threads);
             session = env.createSession(bundle.modelFile().toString(), options);
             checkGraph(bundle, session);
-            return new InferenceEngine(bundle, env, options, session);
+            return new InferenceEngine(bundle, env, options, session, deadline);
         } catch (OrtException e) {
             OrtRuntime.closeAfterFailure(session, options);
             throw new BundleException(bundle.dir(), "ONNX Runtime cannot load " + ModelBundle.MODEL_FILE + ": "
@@ -204,13 +252,27 @@ public final class InferenceEngine implements AutoCloseable {
      * per run (its small Result wrapper).
      */
     int runPrepared(String name) {
-        try (OrtSession.Result result = session.run(inputs, outputs)) {
+        synchronized (runLock) {
+            runStarted = System.nanoTime();
+        }
+        OrtException failure = null;
+        try (OrtSession.Result result = session.run(inputs, Set.of(), outputs, runOptions)) {
             // The output is pinned into `logits`; the result owns nothing that needs reading.
             assert result.size() == 1;
         } catch (OrtException e) {
+            failure = e;
+        }
+        boolean stopped = endRun();
+        if (stopped) {
+            stats.failed();
+            throw new InferenceException("model " + manifest.name() + " v" + manifest.version() + ": inference on "
+                    + InputNames.escape(name) + " ran past its deadline of " + deadlineNanos / 1_000_000
+                    + " ms and was stopped", failure);
+        }
+        if (failure != null) {
             stats.failed();
             throw new InferenceException("model " + manifest.name() + " v" + manifest.version()
-                    + ": inference failed on " + InputNames.escape(name) + ": " + e.getMessage(), e);
+                    + ": inference failed on " + InputNames.escape(name) + ": " + failure.getMessage(), failure);
         }
         int top = Postprocessor.softmax(logits, probabilities);
         if (top < 0) {
@@ -221,12 +283,49 @@ public final class InferenceEngine implements AutoCloseable {
         return top;
     }
 
+    /** Marks the run as over; true when its deadline stopped it (the terminate flag is cleared again). */
+    private boolean endRun() {
+        synchronized (runLock) {
+            runStarted = 0;
+            if (!terminated) {
+                return false;
+            }
+            terminated = false;
+            try {
+                runOptions.setTerminate(false);
+            } catch (OrtException e) {
+                throw new InferenceException("model " + manifest.name() + ": cannot clear the terminate flag after a "
+                        + "stopped run: " + e.getMessage(), e);
+            }
+            return true;
+        }
+    }
+
+    /** On the deadline thread: stops the current run once it is older than its deadline. */
+    private void checkDeadline() {
+        synchronized (runLock) {
+            if (runStarted == 0 || terminated || System.nanoTime() - runStarted < deadlineNanos) {
+                return;
+            }
+            try {
+                runOptions.setTerminate(true);
+                terminated = true;
+            } catch (OrtException | RuntimeException e) {
+                Logger.error(e, "model {}: cannot stop a run past its deadline", manifest.name());
+            }
+        }
+    }
+
     @Override
     public synchronized void close() {
         if (closed) {
             return;
         }
         closed = true;
+        deadlineCheck.cancel(false);
+        synchronized (runLock) {
+            runOptions.close();
+        }
         inputTensor.close();
         outputTensor.close();
         OrtRuntime.close(session, options, "model " + manifest.name());
