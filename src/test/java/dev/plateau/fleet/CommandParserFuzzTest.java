@@ -1,5 +1,15 @@
 package dev.plateau.fleet;
 
+import dev.plateau.config.MqttConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -29,6 +39,14 @@ import net.jqwik.api.constraints.Size;
  */
 class CommandParserFuzzTest {
     private static final Topics TOPICS = new Topics("fuzz", "node");
+    /** Limits no fuzzed burst reaches: these properties are about parsing, not load. */
+    private static final MqttConfig.Commands ROOMY = new MqttConfig.Commands(Optional.empty(), 300, 3600, 10_000,
+            10_000, 10_000);
+    private static final ScheduledExecutorService RETRIES = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "fuzz-reply-retries");
+        t.setDaemon(true);
+        return t;
+    });
 
     /** Replies as the link got them; runs everything on the calling thread. */
     private static final class Replies implements FleetLink {
@@ -74,12 +92,35 @@ class CommandParserFuzzTest {
             }
             return () -> Map.of("by", by == null ? 1 : by.asInt());
         };
-        CommandDispatcher dispatcher = new CommandDispatcher(link, TOPICS, Clock.systemUTC(), Map.of("echo", echo),
-                Runnable::run, Runnable::run);
+        Path state;
         try {
+            state = Files.createTempDirectory("fuzz-commands");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        // Commands run inline; the reply sender's executor is only for retries, which a link that
+        // takes every reply never needs.
+        ThreadPoolExecutor inline = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
+                new ArrayBlockingQueue<>(16)) {
+            @Override
+            public void execute(Runnable command) {
+                command.run();
+            }
+        };
+        try (CommandLog log = CommandLog.open(state, Duration.ofHours(1), 10_000, Clock.systemUTC())) {
+            CommandDispatcher dispatcher = new CommandDispatcher(TOPICS, Clock.systemUTC(), Map.of("echo", echo),
+                    inline, Runnable::run, log, Optional.empty(), ROOMY, new ReplySender(link, RETRIES,
+                    new Backoff(Duration.ofMillis(5), Duration.ofMillis(20), new Random(0)), Clock.systemUTC()));
             dispatcher.handle(new FleetLink.Message(TOPICS.command(name), payload, 1, Optional.empty(), Optional.empty()));
         } catch (RuntimeException e) {
             throw new AssertionError("the dispatcher threw " + e, e);
+        } finally {
+            inline.shutdown();
+            try {
+                dev.plateau.store.DurableFiles.deleteTree(state);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
         }
         return link.sent;
     }
