@@ -94,8 +94,8 @@ public final class DirectorySource implements Source {
         }
         for (Path file : left) {
             Path target = unique(config.path().resolve(REJECTED), file.getFileName().toString());
-            Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
             writeReason(target, CRASHED_REASON);
+            Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
             Logger.warn("source {}: {} was being handled when the process died; moved to {}/ unread",
                     config.name(), InputNames.of(file), REJECTED);
         }
@@ -182,17 +182,25 @@ public final class DirectorySource implements Source {
         boolean ok = result.outcome() == InputHandler.Outcome.INFERRED;
         Path dir = config.path().resolve(ok ? PROCESSED : REJECTED);
         Path target = unique(dir, name);
-        Files.move(claimed, target, StandardCopyOption.ATOMIC_MOVE);
+        // The reason first: a crash between the two leaves a reason whose file is quarantined on the
+        // next start, never a rejected file without its reason.
         if (!ok) {
             writeReason(target, result.outcome() + ": " + result.reason());
         }
+        Files.move(claimed, target, StandardCopyOption.ATOMIC_MOVE);
         // Out of .handling/ for good: a crash now must not quarantine a file that was handled.
         sync(dir);
     }
 
+    /** Writes the reason beside {@code target} whole or not at all: a temporary file renamed into place. */
     private static void writeReason(Path target, String reason) throws IOException {
-        Files.writeString(target.resolveSibling(target.getFileName() + ".reason.txt"), reason + System.lineSeparator(),
-                StandardCharsets.UTF_8);
+        Path file = target.resolveSibling(target.getFileName() + ".reason.txt");
+        Path part = target.resolveSibling("." + target.getFileName() + ".reason.part");
+        Files.writeString(part, reason + System.lineSeparator(), StandardCharsets.UTF_8);
+        try (FileChannel channel = FileChannel.open(part, StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
+        Files.move(part, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     private static void sync(Path dir) throws IOException {

@@ -77,13 +77,14 @@ final class Daemons {
         }
     }
 
-    /** Regular files (and links, FIFOs: anything not a directory) directly in {@code dir}. */
+    /** Regular files (and links, FIFOs: anything not a directory) directly in {@code dir}, hidden ones aside. */
     static List<String> names(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
             return List.of();
         }
         try (Stream<Path> files = Files.list(dir)) {
             return files.filter(p -> !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS))
+                    .filter(p -> !p.getFileName().toString().startsWith("."))
                     .map(p -> p.getFileName().toString()).sorted().toList();
         }
     }

@@ -73,6 +73,7 @@ class PowerLossTest {
                     Daemons.await(inbox.resolve("processed").resolve(good), 30, child);
                     assertTrue(child.awaitLine("file=" + good + " label=middle", 5), String.join("\n", child.lines()));
                     if (last) {
+                        Daemons.stop(child);
                         break;
                     }
                     // Inputs in flight when the power goes: good and bad ones.
@@ -94,12 +95,7 @@ class PowerLossTest {
                 child.process().destroyForcibly();
                 assertTrue(child.process().waitFor(10, TimeUnit.SECONDS), "did not die");
             } finally {
-                if (!last) {
-                    child.process().destroyForcibly();
-                }
-            }
-            if (last) {
-                Daemons.stop(child);
+                child.process().destroyForcibly();
             }
         }
         // Nothing the inbox was given is lost: each file is in processed/ or rejected/, none left.
@@ -169,7 +165,7 @@ class PowerLossTest {
             Thread.sleep(200 + random.nextInt(700));
             child.process().destroyForcibly();
             assertTrue(child.process().waitFor(10, TimeUnit.SECONDS), "did not die");
-            Thread.sleep(50); // the last lines through the pipe
+            awaitAllOutput(child);
             for (String line : child.lines()) {
                 if (line.startsWith("stored ")) {
                     acknowledged.add(line.substring(7));
@@ -199,6 +195,15 @@ class PowerLossTest {
         }
         int pendingAtEnd = Outbox.open(state, 100_000, Clock.systemUTC()).size();
         return new OutboxFigures(kills, acknowledged.size(), delivering.size(), pendingAtEnd, torn);
+    }
+
+    /** The child is dead; its last lines may still be in the pipe: wait until none arrive for 300 ms. */
+    private static void awaitAllOutput(ChildJvm child) throws InterruptedException {
+        int seen = -1;
+        while (seen != child.lines().size()) {
+            seen = child.lines().size();
+            Thread.sleep(300);
+        }
     }
 
     @Test
