@@ -133,7 +133,9 @@ class HotSwapTest {
             assertTrue(delivered >= 100, "too few inputs to show anything: " + delivered);
             await(() -> {
                 try {
-                    return count(inbox, ".png") == 0;
+                    // A file being handled sits in .handling/ until it is moved on.
+                    return count(inbox, ".png") == 0
+                            && count(inbox.resolve(dev.plateau.sensor.DirectorySource.HANDLING), ".png") == 0;
                 } catch (IOException e) {
                     return false;
                 }

@@ -85,8 +85,10 @@ class RunProcessTest {
         try {
             Files.writeString(tmp.resolve("inbox/broken.png"), "not a png");
             Path reason = tmp.resolve("inbox/rejected/broken.png.reason.txt");
-            awaitCondition(() -> Files.exists(reason), 10);
-
+            // Generous: a child JVM loading ONNX Runtime on a busy 2-core machine.
+            awaitCondition(() -> Files.exists(reason), 30);
+            // The reason is written before the file is moved and the line logged.
+            assertTrue(child.awaitLine("input-rejected source=inbox", 10), "no input-rejected line: " + child.lines());
             String line = child.lines().stream().filter(l -> l.contains("input-rejected source=inbox")).findFirst()
                     .orElseThrow(() -> new AssertionError("no input-rejected line: " + child.lines()));
             assertTrue(line.matches(".* reason=(unreadable|unsupported-format): .*"), line);
