@@ -197,13 +197,12 @@ class PowerLossTest {
         return new OutboxFigures(kills, acknowledged.size(), delivering.size(), pendingAtEnd, torn);
     }
 
-    /** The child is dead; its last lines may still be in the pipe: wait until none arrive for 300 ms. */
+    /**
+     * The child is dead; its last lines may still be in the pipe: wait for the end of its output,
+     * not for a quiet spell (a busy machine can hold a line back longer than any spell).
+     */
     private static void awaitAllOutput(ChildJvm child) throws InterruptedException {
-        int seen = -1;
-        while (seen != child.lines().size()) {
-            seen = child.lines().size();
-            Thread.sleep(300);
-        }
+        assertTrue(child.awaitOutputEnd(30), "the child's output did not end within 30 s");
     }
 
     @Test

@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
  * {@code plateau} as a real child process on the test classpath, its output collected line by
  * line. Signals go through kill(1): {@link Process#destroy()} would also close our end of its output.
  */
-public record ChildJvm(Process process, List<String> lines) {
+public record ChildJvm(Process process, List<String> lines, Thread reader) {
 
     public static ChildJvm start(Map<String, String> environment, String... args) throws IOException {
         return start(List.of(), environment, "dev.plateau.cli.Main", args);
@@ -49,7 +49,16 @@ public record ChildJvm(Process process, List<String> lines) {
         }, "child-output");
         reader.setDaemon(true);
         reader.start();
-        return new ChildJvm(process, lines);
+        return new ChildJvm(process, lines, reader);
+    }
+
+    /**
+     * Waits until the child's output has been read to its end (the child has exited and the pipe
+     * is drained); false when that did not happen within {@code seconds}.
+     */
+    public boolean awaitOutputEnd(int seconds) throws InterruptedException {
+        reader.join(TimeUnit.SECONDS.toMillis(seconds));
+        return !reader.isAlive();
     }
 
     public void signal(String name) throws IOException, InterruptedException {
