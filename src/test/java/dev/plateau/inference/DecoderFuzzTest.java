@@ -17,7 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.zip.CRC32;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
@@ -291,24 +290,13 @@ class DecoderFuzzTest {
             h.writeInt(width);
             h.writeInt(height);
             h.write(new byte[] {(byte) depth, (byte) colourType, 0, 0, 0});
-            chunk(out, "IHDR", ihdr.toByteArray());
-            chunk(out, "IDAT", idat);
-            chunk(out, "IEND", new byte[0]);
+            Files2.chunk(out, "IHDR", ihdr.toByteArray());
+            Files2.chunk(out, "IDAT", idat);
+            Files2.chunk(out, "IEND", new byte[0]);
             out.flush();
             return bytes.toByteArray();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    private static void chunk(DataOutputStream out, String type, byte[] body) throws IOException {
-        byte[] name = type.getBytes(StandardCharsets.US_ASCII);
-        CRC32 crc = new CRC32();
-        crc.update(name);
-        crc.update(body);
-        out.writeInt(body.length);
-        out.write(name);
-        out.write(body);
-        out.writeInt((int) crc.getValue());
     }
 }

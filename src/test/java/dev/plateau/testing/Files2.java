@@ -82,7 +82,8 @@ public final class Files2 {
         return file;
     }
 
-    private static void chunk(DataOutputStream out, String type, byte[] body) throws IOException {
+    /** Writes one PNG chunk: length, type, body, CRC-32 over type and body. */
+    public static void chunk(DataOutputStream out, String type, byte[] body) throws IOException {
         byte[] name = type.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
         CRC32 crc = new CRC32();
         crc.update(name);
