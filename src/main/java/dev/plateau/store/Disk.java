@@ -22,6 +22,12 @@ public final class Disk {
     private Disk() {}
 
     /**
+     * The empty file {@link #requireWritable} creates and removes at once; a kill in between can
+     * leave it, which is no interrupted write of the store (and {@code open} removes it with those).
+     */
+    static final String PROBE_PREFIX = DurableFiles.TMP_PREFIX + "probe-";
+
+    /**
      * Makes sure {@code dir} is a directory this process can create files in, creating it (and
      * its parents) when missing. A full disk is not refused here: the daemon keeps inferring on a
      * full disk, and each write says so when it happens.
@@ -37,7 +43,7 @@ public final class Disk {
         } catch (IOException e) {
             throw unusable(dir, "cannot be created", e);
         }
-        Path probe = dir.resolve(DurableFiles.TMP_PREFIX + "probe-" + ProcessHandle.current().pid());
+        Path probe = dir.resolve(PROBE_PREFIX + ProcessHandle.current().pid());
         try {
             Files.deleteIfExists(probe);
             Files.createFile(probe);

@@ -667,7 +667,8 @@ public final class ModelStore {
         try (Stream<Path> entries = Files.list(dir)) {
             for (Path p : entries.sorted().toList()) {
                 String n = p.getFileName().toString();
-                if (n.startsWith(TMP_PREFIX) || n.startsWith(DEL_PREFIX) || n.startsWith(IMPORT_PREFIX)) {
+                boolean write = n.startsWith(TMP_PREFIX) && !n.startsWith(Disk.PROBE_PREFIX);
+                if (write || n.startsWith(DEL_PREFIX) || n.startsWith(IMPORT_PREFIX)) {
                     out.add(new Leftover(model, p, Disk.size(p)));
                 }
             }
