@@ -61,7 +61,9 @@ public final class HeadGraph {
         Manifest.Head head = bundle.manifest().headSpec().orElseThrow(() -> new BundleException(bundle.dir(),
                 ModelBundle.MANIFEST_FILE + " has no head.embedding, the tensor that feeds the trainable head"));
         try {
-            return read(Files.readAllBytes(bundle.modelFile()), head.embedding(), bundle.manifest().output().tensor());
+            // A calibrated bundle's head is the graph without its calibration, which is fitted anew.
+            String output = bundle.manifest().output().tensor();
+            return read(NoveltyGraph.strip(Files.readAllBytes(bundle.modelFile()), output), head.embedding(), output);
         } catch (IOException e) {
             throw new BundleException(bundle.dir(), "cannot read " + ModelBundle.MODEL_FILE + ": " + e.getMessage(), e);
         } catch (GraphException e) {

@@ -2,6 +2,7 @@ package dev.plateau.model;
 
 import ai.onnx.proto.OnnxMl;
 import com.google.protobuf.InvalidProtocolBufferException;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -9,20 +10,32 @@ import java.util.List;
  * the manifest's labels and every tool measures the calibrated model the same way:
  *
  * <pre>
- *   d2 = || (embedding - mean) . M ||^2          squared Mahalanobis distance (M M^T = precision)
+ *   d2 = || (features - mean) . M ||^2           squared Mahalanobis distance (M M^T = precision)
  *   n  = beta * (d2 / tau - 1)                    novelty as log-odds: 0 at the threshold
+ *   u  = slope . sum_d relu(x . W_d + b_d) - offset   optional, added to n: one-sided evidence, e.g.
+ *                                                 how far a mode's frequency fell below the site's
  *   z  = logit[positive] - logit[other]           the head's own log-odds
- *   output[positive] = max(z, n), output[other] = 0
+ *   output[positive] = max(z, n + u), output[other] = 0
  * </pre>
  *
- * A window unlike this site's normal is flagged even when the head, trained on other sites,
- * would call it normal.
+ * The features are the head's embedding or, for an accelerometer window, the site's
+ * {@link ModalFeatures}. A window unlike this site's normal is flagged even when the head,
+ * trained on other sites, would call it normal. {@link #strip} takes all of it out again, so a
+ * calibrated model can be calibrated anew.
  */
 public final class NoveltyGraph {
+    private static final String PREFIX = "novelty/";
+
     private NoveltyGraph() {}
 
-    /** The fitted score: {@code mean} [E], {@code projection} M row-major [E][E], threshold and slope. */
-    public record Score(float[] mean, float[] projection, float tau, float beta) {
+    /**
+     * The fitted score: {@code mean} [E], {@code projection} M row-major [E][E], threshold and
+     * slope; optionally a one-sided <em>drop</em> term over D chosen features, {@code dropWeights}
+     * [E][D] row-major and {@code dropBias} [D]: {@code slope . sum_d relu(x . W_d + b_d) - offset}
+     * is added to the novelty (null weights: none).
+     */
+    public record Score(float[] mean, float[] projection, float tau, float beta, float[] dropWeights,
+                        float[] dropBias, float dropSlope, float dropOffset) {
         public Score {
             int e = mean.length;
             if (e < 1 || projection.length != e * e) {
@@ -33,8 +46,42 @@ public final class NoveltyGraph {
                 throw new IllegalArgumentException("novelty: tau and beta must be finite and > 0, found " + tau
                         + " and " + beta);
             }
+            if (dropWeights != null && (dropBias == null || dropBias.length < 1
+                    || dropWeights.length != e * dropBias.length || !Float.isFinite(dropSlope)
+                    || !Float.isFinite(dropOffset))) {
+                throw new IllegalArgumentException("novelty: a drop term needs E x D weights, D biases and a finite "
+                        + "slope and offset, found " + dropWeights.length + " weights, "
+                        + (dropBias == null ? 0 : dropBias.length) + " biases, slope " + dropSlope + ", offset "
+                        + dropOffset);
+            }
             mean = mean.clone();
             projection = projection.clone();
+            dropWeights = dropWeights == null ? null : dropWeights.clone();
+            dropBias = dropBias == null ? null : dropBias.clone();
+        }
+
+        public Score(float[] mean, float[] projection, float tau, float beta) {
+            this(mean, projection, tau, beta, null, null, 0f, 0f);
+        }
+
+        /** This score with a drop term added. */
+        public Score withDrop(float[] weights, float[] bias, float slope, float offset) {
+            return new Score(mean, projection, tau, beta, weights, bias, slope, offset);
+        }
+
+        /** The drop term's sum of rectified parts for one row, before slope and offset. */
+        public double drop(float[] x) {
+            int e = mean.length;
+            int d = dropBias.length;
+            double sum = 0;
+            for (int k = 0; k < d; k++) {
+                double v = dropBias[k];
+                for (int i = 0; i < e; i++) {
+                    v += x[i] * (double) dropWeights[i * d + k];
+                }
+                sum += Math.max(0, v);
+            }
+            return sum;
         }
 
         /** The squared distance of one embedding, as the graph computes it. */
@@ -55,9 +102,54 @@ public final class NoveltyGraph {
         public float[] apply(float[] logits, float[] embedding, int positive) {
             double z = logits[positive] - logits[1 - positive];
             double n = beta * (distance2(embedding) / tau - 1);
+            if (dropWeights != null) {
+                n += dropSlope * drop(embedding) - dropOffset;
+            }
             float[] out = new float[2];
             out[positive] = (float) Math.max(z, n);
             return out;
+        }
+    }
+
+    /** What the score measures the distance on. */
+    public sealed interface Features {
+        /** The tensor the score reads. */
+        String tensor();
+
+        /** Adds the nodes that compute {@link #tensor()}, if any. */
+        void append(OnnxMl.GraphProto.Builder graph);
+    }
+
+    /** A tensor the graph already has, such as the head's embedding. */
+    public record Existing(String tensor) implements Features {
+        @Override
+        public void append(OnnxMl.GraphProto.Builder graph) {}
+    }
+
+    /** The site's modal features of the raw accelerometer window {@code input} [N, 3, length]. */
+    public record Modal(String input, int length, double sampleRateHz, List<ModalFeatures.Band> bands)
+            implements Features {
+        public Modal {
+            bands = List.copyOf(bands);
+        }
+
+        @Override
+        public String tensor() {
+            return ModalFeatures.OUTPUT;
+        }
+
+        @Override
+        public void append(OnnxMl.GraphProto.Builder graph) {
+            ModalFeatures.append(graph, input, length, sampleRateHz, bands);
+        }
+
+        /** A copy of {@code model} that also outputs the features, for fitting the score on them. */
+        public byte[] exposedIn(byte[] model) {
+            OnnxMl.ModelProto proto = parse(model);
+            OnnxMl.GraphProto.Builder graph = proto.getGraph().toBuilder();
+            append(graph);
+            byte[] withNodes = proto.toBuilder().setGraph(graph).build().toByteArray();
+            return HeadGraph.withEmbeddingOutput(withNodes, tensor());
         }
     }
 
@@ -66,18 +158,15 @@ public final class NoveltyGraph {
      *
      * @param positive index of the class novelty argues for (the manifest's {@code positive})
      */
-    public static byte[] append(byte[] model, String embeddingTensor, String outputTensor, int positive, Score score) {
+    public static byte[] append(byte[] model, Features features, String outputTensor, int positive, Score score) {
         if (positive != 0 && positive != 1) {
             throw new IllegalArgumentException("novelty: needs a two-class model, positive index " + positive);
         }
-        OnnxMl.ModelProto proto;
-        try {
-            proto = OnnxMl.ModelProto.parseFrom(model);
-        } catch (InvalidProtocolBufferException e) {
-            throw new GraphException("not an ONNX model (" + model.length + " bytes): " + e.getMessage(), e);
-        }
+        OnnxMl.ModelProto proto = parse(model);
         OnnxMl.GraphProto.Builder graph = proto.getGraph().toBuilder();
-        String head = "novelty/head_" + outputTensor;
+        features.append(graph);
+        String embeddingTensor = features.tensor();
+        String head = headOutput(outputTensor);
         boolean renamed = false;
         for (OnnxMl.NodeProto.Builder node : graph.getNodeBuilderList()) {
             for (int i = 0; i < node.getOutputCount(); i++) {
@@ -113,9 +202,83 @@ public final class NoveltyGraph {
         node(graph, "Mul", "novelty/scale", List.of("novelty/d2", "novelty/slope"), "novelty/scaled");
         node(graph, "Sub", "novelty/shift", List.of("novelty/scaled", "novelty/offset"), "novelty/score");
         node(graph, "MatMul", "novelty/head_log_odds", List.of(head, "novelty/to_log_odds"), "novelty/z");
-        node(graph, "Max", "novelty/either", List.of("novelty/z", "novelty/score"), "novelty/log_odds");
+        List<String> arguments = new ArrayList<>(List.of("novelty/z", "novelty/score"));
+        if (score.dropWeights() != null) {
+            long d = score.dropBias().length;
+            graph.addInitializer(FloatTensors.create("novelty/drop_weights", List.of((long) e, d), score.dropWeights()));
+            graph.addInitializer(FloatTensors.create("novelty/drop_bias", List.of(d), score.dropBias()));
+            graph.addInitializer(FloatTensors.create("novelty/drop_slope", List.of(1L), new float[] {score.dropSlope()}));
+            graph.addInitializer(FloatTensors.create("novelty/drop_offset", List.of(1L),
+                    new float[] {score.dropOffset()}));
+            graph.addInitializer(OnnxMl.TensorProto.newBuilder().setName("novelty/drop_axes")
+                    .setDataType(OnnxMl.TensorProto.DataType.INT64.getNumber()).addDims(1).addInt64Data(1).build());
+            node(graph, "MatMul", "novelty/drop_project", List.of(embeddingTensor, "novelty/drop_weights"),
+                    "novelty/drop_projected");
+            node(graph, "Add", "novelty/drop_shift", List.of("novelty/drop_projected", "novelty/drop_bias"),
+                    "novelty/drop_shifted");
+            node(graph, "Relu", "novelty/drop_excess", List.of("novelty/drop_shifted"), "novelty/drop_excess");
+            graph.addNode(OnnxMl.NodeProto.newBuilder().setOpType("ReduceSum").setName("novelty/drop_sum")
+                    .addInput("novelty/drop_excess").addInput("novelty/drop_axes").addOutput("novelty/drop_total")
+                    .addAttribute(OnnxMl.AttributeProto.newBuilder().setName("keepdims")
+                            .setType(OnnxMl.AttributeProto.AttributeType.INT).setI(1)));
+            node(graph, "Mul", "novelty/drop_scale", List.of("novelty/drop_total", "novelty/drop_slope"),
+                    "novelty/drop_scaled");
+            node(graph, "Sub", "novelty/drop_log_odds", List.of("novelty/drop_scaled", "novelty/drop_offset"),
+                    "novelty/drop");
+            node(graph, "Add", "novelty/both", List.of("novelty/score", "novelty/drop"), "novelty/evidence");
+            arguments.set(1, "novelty/evidence");
+        }
+        graph.addNode(OnnxMl.NodeProto.newBuilder().setOpType("Max").setName("novelty/either")
+                .addAllInput(arguments).addOutput("novelty/log_odds"));
         node(graph, "MatMul", "novelty/logits", List.of("novelty/log_odds", "novelty/spread"), outputTensor);
         return proto.toBuilder().setGraph(graph).build().toByteArray();
+    }
+
+    /**
+     * A copy of {@code model} without any calibration nodes ({@code novelty/*}, {@code modal/*}):
+     * the head's own logits are {@code outputTensor} again. A model without them is returned as is.
+     */
+    public static byte[] strip(byte[] model, String outputTensor) {
+        OnnxMl.ModelProto proto = parse(model);
+        OnnxMl.GraphProto.Builder graph = proto.getGraph().toBuilder();
+        boolean calibrated = graph.getNodeList().stream().anyMatch(n -> calibration(n.getName()));
+        if (!calibrated) {
+            return model;
+        }
+        String head = headOutput(outputTensor);
+        List<OnnxMl.NodeProto> kept = new ArrayList<>();
+        for (OnnxMl.NodeProto node : graph.getNodeList()) {
+            if (calibration(node.getName())) {
+                continue;
+            }
+            OnnxMl.NodeProto.Builder b = node.toBuilder();
+            for (int i = 0; i < b.getOutputCount(); i++) {
+                if (b.getOutput(i).equals(head)) {
+                    b.setOutput(i, outputTensor);
+                }
+            }
+            kept.add(b.build());
+        }
+        List<OnnxMl.TensorProto> initializers = graph.getInitializerList().stream()
+                .filter(t -> !calibration(t.getName())).toList();
+        graph.clearNode().addAllNode(kept).clearInitializer().addAllInitializer(initializers);
+        return proto.toBuilder().setGraph(graph).build().toByteArray();
+    }
+
+    private static boolean calibration(String name) {
+        return name.startsWith(PREFIX) || name.startsWith(ModalFeatures.PREFIX);
+    }
+
+    private static String headOutput(String outputTensor) {
+        return PREFIX + "head_" + outputTensor;
+    }
+
+    private static OnnxMl.ModelProto parse(byte[] model) {
+        try {
+            return OnnxMl.ModelProto.parseFrom(model);
+        } catch (InvalidProtocolBufferException e) {
+            throw new GraphException("not an ONNX model (" + model.length + " bytes): " + e.getMessage(), e);
+        }
     }
 
     private static void node(OnnxMl.GraphProto.Builder graph, String op, String name, List<String> inputs, String output) {

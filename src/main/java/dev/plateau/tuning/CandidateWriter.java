@@ -9,8 +9,6 @@ import dev.plateau.inference.InputRejectedException;
 import dev.plateau.inference.OrtRuntime;
 import dev.plateau.inference.Prediction;
 import dev.plateau.inference.SampleDirectory;
-import dev.plateau.model.HeadGraph;
-import dev.plateau.model.HeadLayer;
 import dev.plateau.model.ModelBundle;
 import dev.plateau.model.NoveltyGraph;
 import dev.plateau.store.ModelStore;
@@ -45,26 +43,23 @@ final class CandidateWriter {
         this.clock = clock;
     }
 
-    /** The candidate: the trained head, the novelty score (or null), and the function the gate judged. */
-    record Candidate(List<HeadLayer> weights, NoveltyGraph.Score novelty, Scored.Model model) {}
+    /**
+     * The candidate: the model file, the novelty score in it (or null), the function the gate
+     * judged, and the shift of the head's log-odds to a site's operating point (0 when none).
+     */
+    record Candidate(byte[] file, NoveltyGraph.Score novelty, Scored.Model model, double headShift) {}
 
     /**
      * Publishes {@code candidate} as {@code version}; {@code report} is completed with the file
      * check's figure and written beside it.
      */
-    Path write(int version, HeadGraph head, Candidate candidate, TuneReport report, TuningConfig settings,
-               List<SampleDirectory.Sample> checkFiles, Samples checkEmbeddings, String chart) {
-        int positive = bundle.manifest().output().positiveIndex();
+    Path write(int version, Candidate candidate, TuneReport report, TuningConfig settings,
+               List<SampleDirectory.Sample> checkFiles, Samples checkRows, String chart) {
         return store.write(bundle.manifest().name(), version, dir -> {
-            byte[] file = head.withHead(candidate.weights());
-            if (candidate.novelty() != null) {
-                file = NoveltyGraph.append(file, head.embeddingTensor(), head.outputTensor(), positive,
-                        candidate.novelty());
-            }
-            Files.write(dir.resolve(ModelBundle.MODEL_FILE), file);
+            Files.write(dir.resolve(ModelBundle.MODEL_FILE), candidate.file());
             writeManifest(dir, version, report, settings);
             copyAnchors(dir);
-            double diff = checkFile(dir, candidate.model(), checkFiles, checkEmbeddings);
+            double diff = checkFile(dir, candidate.model(), checkFiles, checkRows);
             Files.writeString(dir.resolve("report.json"), withFileCheck(report, diff).toPrettyJson());
             Files.writeString(dir.resolve("chart.svg"), chart);
         });
@@ -72,7 +67,7 @@ final class CandidateWriter {
 
     static TuneReport withFileCheck(TuneReport r, double diff) {
         return new TuneReport(r.model(), r.baseVersion(), r.baseModelSha256(), r.seed(), r.data(), r.search(),
-                r.hyperparameters(), r.epochs(), r.stopReason(), r.stopMessage(), r.bestEpoch(), r.steps(), r.novelty(),
+                r.hyperparameters(), r.epochs(), r.stopReason(), r.stopMessage(), r.bestEpoch(), r.steps(), r.novelty(), r.site(),
                 r.gate(), r.decision(), r.verdict(), r.reason(), r.version(), diff, r.wallMs(), r.estimatedPeakBytes(),
                 r.jvmHeapUsedBytes());
     }
@@ -92,12 +87,12 @@ final class CandidateWriter {
     }
 
     /**
-     * Runs the written file in ONNX Runtime on the validation inputs and compares its class
-     * probabilities with the Java head's on the same embeddings: the file must be the model
-     * that passed the gate.
+     * Runs the written bundle as inference does on the validation inputs and compares its class
+     * probabilities with those of the model the gate judged on the same rows: the file must be
+     * the model that passed the gate.
      */
     private static double checkFile(Path dir, Scored.Model java, List<SampleDirectory.Sample> files,
-                                    Samples embedded) throws IOException {
+                                    Samples rows) throws IOException {
         double worst = 0;
         try (InferenceEngine engine = InferenceEngine.load(ModelBundle.open(dir), OrtRuntime.environment(1), 0)) {
             for (int i = 0; i < files.size(); i++) {
@@ -107,7 +102,7 @@ final class CandidateWriter {
                 } catch (InputRejectedException e) {
                     throw new IOException("the written model rejects " + files.get(i).file() + ": " + e.getMessage(), e);
                 }
-                float[] expected = softmax(java.logits(embedded.row(i), 1));
+                float[] expected = softmax(java.logits(rows.row(i), 1));
                 for (int c = 0; c < expected.length; c++) {
                     worst = Math.max(worst, Math.abs(expected[c] - p.score(c)));
                 }

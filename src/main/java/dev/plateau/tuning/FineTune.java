@@ -4,6 +4,7 @@ import dev.plateau.inference.EmbeddingExtractor;
 import dev.plateau.inference.OrtRuntime;
 import dev.plateau.inference.SampleDirectory;
 import dev.plateau.model.HeadGraph;
+import dev.plateau.model.HeadLayer;
 import dev.plateau.model.ModelBundle;
 import dev.plateau.model.NoveltyGraph;
 import dev.plateau.store.ModelStore;
@@ -87,14 +88,31 @@ public final class FineTune {
                 guard == null ? 0 : guard.size(), novelty ? NO_SEARCH_ON_NORMAL_DATA : null, config, clock, progress,
                 epoch -> progress.accept(epochLine(epoch))).run());
         TrainingResult run = chosen.run();
-        Candidate candidate = candidate(run, novelty ? e.fit : null, positive);
+        boolean trained = !run.aborted() && run.bestWeights().isPresent();
+        if (SiteCalibration.applies(bundle.manifest()) && data.negativeOnly(positive)) {
+            try (SiteCalibration site = new SiteCalibration(bundle, data, config)) {
+                Candidate candidate = trained ? site.candidate(head, run.bestWeights().get(), novelty) : null;
+                SiteCalibration.Judged judged = candidate == null ? null
+                        : site.judge(candidate, null, data.labels());
+                return finish(started, data, chosen, candidate, judged == null ? null : judged.site(),
+                        judged == null ? null : judged.gate(), site.validationRows());
+            }
+        }
+        Candidate candidate = trained ? candidate(head, run, novelty ? e.fit : null, positive) : null;
         GateDecision gate = candidate == null ? null : judge(base::logits, candidate.model(), e.validation, guard,
                 data.labels(), data.mostFrequentTrainingLabel());
+        return finish(started, data, chosen, candidate, null, gate, e.validation);
+    }
+
+    /** Reports the decision and, when accepted, publishes the candidate; {@code checkRows} are the validation files as the candidate's rows. */
+    private Outcome finish(long started, TuneData data, SettingsSearch.Result chosen, Candidate candidate,
+                           TuneReport.SiteReport site, GateDecision gate, Samples checkRows) {
+        TrainingResult run = chosen.run();
         String reason = gate != null ? gate.reason() : "training " + key(run.reason()) + ": " + run.message()
                 + "; nothing changes";
         boolean accepted = gate != null && gate.accepted();
         int version = accepted ? nextVersion() : 0;
-        TuneReport report = Reports.of(bundle, data, chosen, candidate, gate, accepted ? version : null, reason,
+        TuneReport report = Reports.of(bundle, data, chosen, candidate, site, gate, accepted ? version : null, reason,
                 clock.millis() - started, config);
         String chart = Chart.svg(run.epochs(), run.bestEpoch(), key(run.reason()));
         CandidateWriter writer = new CandidateWriter(bundle, store, clock);
@@ -102,8 +120,8 @@ public final class FineTune {
             writer.writeRejected(report, chart);
             return new Outcome(false, reason, report, null);
         }
-        Path published = writer.write(version, head, candidate, report, chosen.settings(), data.validation(),
-                e.validation, chart);
+        Path published = writer.write(version, candidate, report, chosen.settings(), data.validation(), checkRows,
+                chart);
         Logger.info("fine-tune accepted: {} v{} -> v{}: {}", bundle.manifest().name(), bundle.manifest().version(),
                 version, reason);
         return new Outcome(true, reason, report, published);
@@ -138,13 +156,12 @@ public final class FineTune {
     }
 
     /** The trained head as the gate will judge it: plain logits, or with the fitted novelty score. */
-    private Candidate candidate(TrainingResult run, Samples normal, int positive) {
-        if (run.aborted() || run.bestWeights().isEmpty()) {
-            return null;
-        }
-        HeadNetwork net = new HeadNetwork(run.bestWeights().get());
+    private Candidate candidate(HeadGraph head, TrainingResult run, Samples normal, int positive) {
+        List<HeadLayer> weights = run.bestWeights().get();
+        HeadNetwork net = new HeadNetwork(weights);
+        byte[] file = head.withHead(weights);
         if (normal == null) {
-            return new Candidate(run.bestWeights().get(), null, net::logits);
+            return new Candidate(file, null, net::logits, 0);
         }
         NoveltyGraph.Score score = NoveltyFit.fit(shuffledRows(normal, config.seed()));
         Scored.Model model = (rows, n) -> {
@@ -158,7 +175,8 @@ public final class FineTune {
             }
             return out;
         };
-        return new Candidate(run.bestWeights().get(), score, model);
+        return new Candidate(NoveltyGraph.append(file, new NoveltyGraph.Existing(head.embeddingTensor()),
+                head.outputTensor(), positive, score), score, model, 0);
     }
 
     /** Never a number used before, even by a version since quarantined or removed. */
@@ -170,8 +188,7 @@ public final class FineTune {
         List<String> labels = data.labels();
         boolean twoClass = labels.size() == 2 && bundle.manifest().output().positive() != null;
         int positive = bundle.manifest().output().positiveIndex();
-        boolean negativeOnly = twoClass && data.counts(data.fit())[positive] == 0
-                && data.counts(data.validation())[positive] == 0;
+        boolean negativeOnly = twoClass && data.negativeOnly(positive);
         return switch (config.novelty()) {
             case OFF -> false;
             case AUTO -> negativeOnly;

@@ -20,8 +20,20 @@ final class NoveltyFit {
 
     private NoveltyFit() {}
 
+    /** Variance added along a nuisance direction: far more than any feature's own. */
+    static final double NUISANCE_VARIANCE = 1.0;
+
     /** @param normal embeddings of the site's normal windows, in a seeded random order */
     static NoveltyGraph.Score fit(float[][] normal) {
+        return fit(normal, null);
+    }
+
+    /**
+     * @param nuisance a direction of change that says nothing about the positive class (for modal
+     *     features: all log frequencies moving together, as temperature moves them), to which the
+     *     score is made insensitive; null for none
+     */
+    static NoveltyGraph.Score fit(float[][] normal, double[] nuisance) {
         int n = normal.length;
         int e = normal[0].length;
         int fitN = (int) Math.round(n * FIT_SHARE);
@@ -60,6 +72,13 @@ final class NoveltyFit {
                 cov[i][j] = (1 - SHRINKAGE) * cov[i][j] + (i == j ? SHRINKAGE * floor : 0);
             }
         }
+        if (nuisance != null) {
+            for (int i = 0; i < e; i++) {
+                for (int j = 0; j < e; j++) {
+                    cov[i][j] += NUISANCE_VARIANCE * nuisance[i] * nuisance[j];
+                }
+            }
+        }
         double[][] inverseFactor = invertLower(cholesky(cov));
         // d2 = |L^-1 (x - mean)|^2 = (x - mean) . M . M^T . (x - mean)^T with M = (L^-1)^T.
         float[] projection = new float[e * e];
@@ -80,6 +99,25 @@ final class NoveltyFit {
         Arrays.sort(held);
         double tau = held[Math.min(held.length - 1, (int) Math.ceil(QUANTILE * held.length) - 1)];
         return new NoveltyGraph.Score(meanF, projection, (float) tau, BETA);
+    }
+
+    /** The precision (inverse covariance) of {@code score} times {@code v}: {@code M M^T v}. */
+    static double[] precisionTimes(NoveltyGraph.Score score, double[] v) {
+        int e = v.length;
+        float[] m = score.projection();
+        double[] y = new double[e];
+        for (int j = 0; j < e; j++) {
+            for (int k = 0; k < e; k++) {
+                y[j] += m[k * e + j] * v[k];
+            }
+        }
+        double[] out = new double[e];
+        for (int i = 0; i < e; i++) {
+            for (int j = 0; j < e; j++) {
+                out[i] += m[i * e + j] * y[j];
+            }
+        }
+        return out;
     }
 
     static double[][] cholesky(double[][] a) {

@@ -14,7 +14,8 @@ final class Reports {
     private Reports() {}
 
     static TuneReport of(ModelBundle bundle, TuneData data, SettingsSearch.Result chosen, Candidate candidate,
-                         GateDecision gate, Integer version, String reason, long wallMillis, TuningConfig config) {
+                         TuneReport.SiteReport site, GateDecision gate, Integer version, String reason, long wallMillis,
+                         TuningConfig config) {
         TrainingResult run = chosen.run();
         DataReport d = new DataReport(data.perClass(data.fit()), data.perClass(data.selection()),
                 data.perClass(data.validation()), data.rehearsal().size(), data.anchorSelection().size(),
@@ -30,7 +31,7 @@ final class Reports {
         Runtime rt = Runtime.getRuntime();
         return new TuneReport(bundle.manifest().name(), bundle.manifest().version(), TuneData.sha256(bundle.modelFile()),
                 config.seed(), d, chosen.report(), chosen.settings().asMap(), epochs, FineTune.key(run.reason()),
-                run.message(), run.bestEpoch(), run.steps(), novelty, gate,
+                run.message(), run.bestEpoch(), run.steps(), novelty, site, gate,
                 gate != null && gate.accepted() ? "accepted" : "rejected", verdict.key(), reason, version, null,
                 wallMillis, run.estimatedBytes(), rt.totalMemory() - rt.freeMemory());
     }

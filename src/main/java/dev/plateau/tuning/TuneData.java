@@ -104,6 +104,11 @@ record TuneData(List<Sample> fit, List<Sample> selection, List<Sample> validatio
         return present < 2 ? -1 : best;
     }
 
+    /** True when neither training nor validation data hold a sample of class {@code positive}. */
+    boolean negativeOnly(int positive) {
+        return counts(fit)[positive] == 0 && counts(selection)[positive] == 0 && counts(validation)[positive] == 0;
+    }
+
     int[] counts(List<Sample> samples) {
         int[] counts = new int[labels.size()];
         samples.forEach(s -> counts[s.label()]++);

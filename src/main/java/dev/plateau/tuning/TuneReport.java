@@ -20,7 +20,7 @@ import java.util.Map;
 public record TuneReport(String model, int baseVersion, String baseModelSha256, long seed, DataReport data,
                          SearchReport search, Map<String, String> hyperparameters, List<EpochReport> epochs,
                          String stopReason, String stopMessage, int bestEpoch, long steps, NoveltyReport novelty,
-                         GateDecision gate, String decision, String verdict, String reason, Integer version,
+                         SiteReport site, GateDecision gate, String decision, String verdict, String reason, Integer version,
                          Double fileCheckMaxAbsDiff, long wallMs, long estimatedPeakBytes, long jvmHeapUsedBytes) {
 
     private static final ObjectMapper JSON = JsonMapper.builder()
@@ -29,7 +29,7 @@ public record TuneReport(String model, int baseVersion, String baseModelSha256, 
 
     /** The gate's overall finding; {@code accepted} is the only one that writes a version. */
     public enum Verdict {
-        ACCEPTED, NOT_BETTER, CANNOT_TELL, FORGOT, NON_FINITE, TRAINING_STOPPED, BUDGET;
+        ACCEPTED, NOT_BETTER, CANNOT_TELL, FORGOT, BLINDED, NON_FINITE, TRAINING_STOPPED, BUDGET;
 
         @JsonValue
         public String key() {
@@ -67,6 +67,27 @@ public record TuneReport(String model, int baseVersion, String baseModelSha256, 
     /** The site novelty score fitted on a two-class detector's normal data. */
     public record NoveltyReport(double tau, double beta, double fitShare, double quantile, double shrinkage,
                                 String guard) {}
+
+    /**
+     * A vibration detector's calibration to its site: the modal bands its features follow, the
+     * synthetic-damage proxies it was judged on, the head's shift to the site's operating point,
+     * the blinding guard and the deck-level alarm threshold.
+     */
+    public record SiteReport(List<List<Double>> modalBandsHz, List<List<Double>> proxyBandsHz, double proxyMinShift,
+                             double proxyMaxShift, double headShift, double headFalseAlarms, Blinding blinding,
+                             Alarm alarm) {
+        /**
+         * How the current model and the candidate respond to the proxies: the mean rise of the
+         * log-odds from source window to proxy in healthy standard deviations, its p-values, and
+         * the share of proxy blocks a deck-level alarm would catch.
+         */
+        public record Blinding(int proxies, int sourceWindows, double responseBefore, double responseAfter,
+                               double riseP, double lowerP, double blockDetectionBefore, double blockDetectionAfter,
+                               boolean blinded, String reason) {}
+
+        /** The threshold on the mean log-odds of {@code windows} windows for a block false-alarm rate. */
+        public record Alarm(int windows, double threshold, double falseAlarmRate, int healthyWindows) {}
+    }
 
     /**
      * One paired comparison: {@code difference} is after minus before for the validation split

@@ -60,7 +60,7 @@ class NoveltyTest {
         TinyModels.Spec spec = TinyModels.window3x8();
         float[][] normal = gaussian(200, 24, 3, 0.1);
         NoveltyGraph.Score score = NoveltyFit.fit(normal);
-        byte[] model = NoveltyGraph.append(TinyModels.model(spec), "embedding", "logits", 1, score);
+        byte[] model = NoveltyGraph.append(TinyModels.model(spec), new NoveltyGraph.Existing("embedding"), "logits", 1, score);
         OrtEnvironment env = OrtRuntime.environment(1);
         float[][] inputs = gaussian(20, 24, 4, 0.3);
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions();

@@ -1,0 +1,450 @@
+package dev.plateau.tuning;
+
+import dev.plateau.inference.GraphRunner;
+import dev.plateau.inference.InputRejectedException;
+import dev.plateau.inference.SampleDirectory.Sample;
+import dev.plateau.model.HeadGraph;
+import dev.plateau.model.HeadLayer;
+import dev.plateau.model.Manifest;
+import dev.plateau.model.ModalFeatures;
+import dev.plateau.model.ModelBundle;
+import dev.plateau.model.NoveltyGraph;
+import dev.plateau.tuning.CandidateWriter.Candidate;
+import dev.plateau.tuning.TuneReport.GateDecision;
+import dev.plateau.tuning.TuneReport.SiteReport;
+import dev.plateau.tuning.TuneReport.Verdict;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.SplittableRandom;
+
+/**
+ * Calibration of a two-class vibration detector to its site on the site's healthy windows only.
+ *
+ * <p>Healthy data cannot teach a detector what damage looks like, only where this site's healthy
+ * windows sit. So the calibrated model is the trained head with its operating point set to this
+ * site ({@link #HEAD_FALSE_ALARMS} of its healthy windows over the line), combined with a novelty
+ * score on the site's {@link ModalFeatures} (made blind to all modes moving together, as
+ * temperature moves them) plus the one-sided evidence of a mode's frequency falling:
+ * {@code output[positive] = max(head log-odds, novelty + drop)}.
+ * Both sides of every comparison are the whole graphs, the current one and the candidate, run by
+ * ONNX Runtime on the same inputs, so a bundle calibrated before is judged with its own score.
+ *
+ * <p>The gate judges on the validation windows and on {@link Proxies} made from them, synthetic
+ * damage the site's own data allow. It refuses as <b>blinded</b> a candidate whose log-odds do not
+ * rise significantly from a proxy's source window to the proxy, or rise significantly less than
+ * the current model's (in standard deviations of each model's healthy log-odds).
+ */
+final class SiteCalibration implements AutoCloseable {
+    /** Proxies made from each validation window, with independent shifts. */
+    static final int PROXIES_PER_WINDOW = 2;
+    /** Share of the site's healthy windows the calibrated head alone may call damaged. */
+    static final double HEAD_FALSE_ALARMS = 0.01;
+    /** Windows a deck-level alarm averages, and the block false-alarm rate its threshold is set for. */
+    static final int ALARM_WINDOWS = 12;
+    static final double ALARM_FALSE_ALARM_RATE = 0.01;
+    /** Standard deviations below the healthy mean a mode's frequency must fall before it counts as a drop. */
+    static final double DROP_MARGIN = 0.5;
+    private static final int BOOTSTRAP_BLOCKS = 20_000;
+    private static final int RESAMPLES = 2_000;
+    /** Log-odds spread below which a model's healthy scores count as constant. */
+    private static final double MIN_SPREAD = 1e-3;
+
+    private final ModelBundle bundle;
+    private final TuningConfig config;
+    private final int positive;
+    private final int length;
+    private final double rate;
+    private final GraphRunner current;
+    private final List<GraphRunner> opened = new ArrayList<>();
+    private final float[][] fit;
+    private final float[][] selection;
+    private final float[][] validation;
+    private final float[][] guard;
+    private final List<ModalFeatures.Band> bands;
+    private final List<ModalFeatures.Band> proxyBands;
+    private final float[][] proxies;
+
+    /** True for a two-class detector over three-axis windows, the kind this calibration is for. */
+    static boolean applies(Manifest manifest) {
+        Manifest.Input in = manifest.input();
+        return manifest.output().labels().size() == 2 && manifest.output().positive() != null
+                && in.decode() == Manifest.Decode.CSV_WINDOW && in.shape().size() == 2 && in.shape().get(0) == 3;
+    }
+
+    SiteCalibration(ModelBundle bundle, TuneData data, TuningConfig config) {
+        this.bundle = bundle;
+        this.config = config;
+        Manifest m = bundle.manifest();
+        this.positive = m.output().positiveIndex();
+        this.length = m.input().shape().get(1);
+        this.rate = m.input().sampleRateHz();
+        try {
+            this.current = GraphRunner.open(m, Files.readAllBytes(bundle.modelFile()), "the current model");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + bundle.modelFile(), e);
+        }
+        opened.add(current);
+        this.fit = raw(data.fit(), "training data");
+        this.selection = raw(data.selection(), "selection split of the training data");
+        this.validation = raw(data.validation(), "validation data");
+        this.guard = raw(data.guard().stream().filter(s -> s.label() == positive).toList(), "anchor guard");
+        this.bands = ModalBands.find(concat(fit, selection), length, rate);
+        List<ModalFeatures.Band> widened = new ArrayList<>();
+        for (int k = 0; k < bands.size(); k++) {
+            widened.add(ModalBands.proxyBand(bands, k));
+        }
+        this.proxyBands = List.copyOf(widened);
+        this.proxies = Proxies.of(validation, PROXIES_PER_WINDOW, length, rate, proxyBands, config.seed() + 7);
+    }
+
+    /** The trained head at this site's operating point, with the modal novelty score when {@code novelty}. */
+    Candidate candidate(HeadGraph head, List<HeadLayer> trained, boolean novelty) {
+        List<HeadLayer> layers = trained;
+        byte[] file = head.withHead(layers);
+        // Only ever quieter: a head already quieter than the target on this site stays as trained.
+        double shift = Math.max(0, quantile(logOdds(run(file, "the trained head"), selection), 1 - HEAD_FALSE_ALARMS));
+        layers = shifted(trained, shift);
+        file = head.withHead(layers);
+        NoveltyGraph.Score score = null;
+        if (novelty) {
+            NoveltyGraph.Modal modal = new NoveltyGraph.Modal(bundle.manifest().input().tensor(), length, rate, bands);
+            GraphRunner features = run(modal.exposedIn(file), "the modal features");
+            float[][] normal = features(features, fit);
+            float[][] shuffled = normal.clone();
+            Collections.shuffle(Arrays.asList(shuffled), new Random(config.seed()));
+            score = withDrop(NoveltyFit.fit(shuffled, temperature(bands.size())), normal, bands.size());
+            score = atFalseAlarms(score, features(features, selection), HEAD_FALSE_ALARMS);
+            file = NoveltyGraph.append(file, modal, head.outputTensor(), positive, score);
+        }
+        GraphRunner candidate = run(file, "the candidate");
+        return new Candidate(file, score, (rows, n) -> candidate.run(rows, n, head.outputTensor()), shift);
+    }
+
+    /**
+     * Adds the one-sided evidence that damage leaves and temperature mostly does not in the same
+     * amount: a mode's frequency below this site's healthy spread, {@code sum_k relu(-(f_k -
+     * mean_k) / sd_k - DROP_MARGIN)} over the modes, standardised on the training windows (mean 0,
+     * one log-odds unit per standard deviation), so it adds up over the windows an alarm averages.
+     */
+    private static NoveltyGraph.Score withDrop(NoveltyGraph.Score score, float[][] normal, int modes) {
+        int e = normal[0].length;
+        float[] weights = new float[e * modes];
+        float[] bias = new float[modes];
+        for (int k = 0; k < modes; k++) {
+            double mean = 0;
+            for (float[] row : normal) {
+                mean += row[k] / normal.length;
+            }
+            double variance = 0;
+            for (float[] row : normal) {
+                variance += (row[k] - mean) * (row[k] - mean) / Math.max(1, normal.length - 1);
+            }
+            double sd = Math.max(Math.sqrt(variance), 1e-6);
+            weights[k * modes + k] = (float) (-1 / sd);
+            bias[k] = (float) (mean / sd - DROP_MARGIN);
+        }
+        NoveltyGraph.Score unit = score.withDrop(weights, bias, 1f, 0f);
+        double[] sums = Arrays.stream(normal).mapToDouble(unit::drop).toArray();
+        double mean = Arrays.stream(sums).average().orElse(0);
+        double sd = Math.sqrt(Arrays.stream(sums).map(x -> (x - mean) * (x - mean)).sum()
+                / Math.max(1, sums.length - 1));
+        if (!(sd > 0)) {
+            return score;
+        }
+        return score.withDrop(weights, bias, (float) (1 / sd), (float) (mean / sd));
+    }
+
+    /**
+     * The score with its drop offset moved so that novelty plus drop is 0 at the {@code 1 -
+     * rate} point of windows the fit did not see.
+     */
+    private static NoveltyGraph.Score atFalseAlarms(NoveltyGraph.Score score, float[][] unseen, double rate) {
+        if (score.dropWeights() == null) {
+            return score;
+        }
+        double[] evidence = new double[unseen.length];
+        for (int i = 0; i < unseen.length; i++) {
+            evidence[i] = score.beta() * (score.distance2(unseen[i]) / score.tau() - 1)
+                    + score.dropSlope() * score.drop(unseen[i]) - score.dropOffset();
+        }
+        double at = quantile(evidence, 1 - rate);
+        return score.withDrop(score.dropWeights(), score.dropBias(), score.dropSlope(), (float) (score.dropOffset() + at));
+    }
+
+    /** All log frequencies moving together, as temperature moves a deck's modes; the shares stay. */
+    private static double[] temperature(int modes) {
+        double[] t = new double[ModalFeatures.width(modes)];
+        Arrays.fill(t, 0, modes, 1.0);
+        return t;
+    }
+
+    private static float[][] features(GraphRunner runner, float[][] windows) {
+        int width = runner.run(windows[0], 1, ModalFeatures.OUTPUT).length;
+        float[] flat = runner.run(flatten(windows), windows.length, ModalFeatures.OUTPUT);
+        float[][] rows = new float[windows.length][];
+        for (int i = 0; i < rows.length; i++) {
+            rows[i] = Arrays.copyOfRange(flat, i * width, (i + 1) * width);
+        }
+        return rows;
+    }
+
+    /** The validation windows as the candidate's rows, for the written file's check. */
+    Samples validationRows() {
+        return Samples.classification(validation, labels(validation.length, 1 - positive));
+    }
+
+    /** The gate's decision with the blinding guard first, and the site's figures for the report. */
+    record Judged(GateDecision gate, SiteReport site) {}
+
+    Judged judge(Candidate candidate, Scored.Model currentModel, List<String> labels) {
+        Scored.Model before = currentModel == null
+                ? (rows, n) -> current.run(rows, n, bundle.manifest().output().tensor()) : currentModel;
+        int negative = 1 - positive;
+        // Better: fewer false alarms on the site's own healthy windows. The proxies judge blinding
+        // only: a model that raises alarms everywhere "detects" them too.
+        Samples val = validationRows();
+        Scored valBefore = Scored.of(before, val);
+        Scored valAfter = Scored.of(candidate.model(), val);
+        float[][] rows = concat(validation, proxies);
+        Samples withProxies = Samples.classification(rows, labels(rows.length, negative));
+        Samples anchors = guard.length == 0 ? null : Samples.classification(guard, labels(guard.length, positive));
+        double[] sBefore = logOdds(before, withProxies);
+        double[] sAfter = logOdds(candidate.model(), withProxies);
+        SiteReport.Blinding blinding = blinding(sBefore, sAfter);
+        SiteReport.Alarm alarm = alarm(logOdds(candidate.model(), Samples.classification(selection,
+                labels(selection.length, negative))));
+        SiteReport site = new SiteReport(bands.stream().map(b -> List.of(b.lowHz(), b.highHz())).toList(),
+                proxyBands.stream().map(b -> List.of(b.lowHz(), b.highHz())).toList(), Proxies.MIN_SHIFT, Proxies.MAX_SHIFT,
+                candidate.headShift(), HEAD_FALSE_ALARMS, blinding, alarm);
+        if (blinding.blinded() && valAfter.nonFinite() == 0) {
+            return new Judged(new GateDecision(Verdict.BLINDED, blinding.reason(), config.gateConfidence(), null,
+                    null, List.of(), 0), site);
+        }
+        GateDecision gate = Gate.decide(valBefore, valAfter, anchors == null ? null : Scored.of(before, anchors),
+                anchors == null ? null : Scored.of(candidate.model(), anchors), labels, -1, config);
+        return new Judged(gate, site);
+    }
+
+    /**
+     * Does the candidate respond to the proxies, and not less than the current model? The
+     * response is the mean rise of the log-odds from a proxy's source window to the proxy, in
+     * standard deviations of the healthy windows' log-odds: what an alarm averaging windows adds
+     * up. The rise is tested paired (t-test, one-sided); the comparison with the current model
+     * by resampling the source windows with their proxies.
+     */
+    private SiteReport.Blinding blinding(double[] before, double[] after) {
+        int h = validation.length;
+        int p = proxies.length;
+        double alpha = 1 - config.gateConfidence();
+        double[] rise = new double[p];
+        for (int j = 0; j < p; j++) {
+            rise[j] = after[h + j] - after[j / PROXIES_PER_WINDOW];
+        }
+        double riseMean = mean(rise, 0, p);
+        double riseSd = sd(rise, 0, p);
+        double seesP = riseSd > 0 ? 1 - Normal.cdf(riseMean / (riseSd / Math.sqrt(p))) : riseMean > 0 ? 0 : 1;
+        double responseAfter = response(after, identity(h));
+        double responseBefore = response(before, identity(h));
+        SplittableRandom random = new SplittableRandom(config.seed() + 13);
+        int notLower = 0;
+        for (int b = 0; b < RESAMPLES; b++) {
+            int[] pick = new int[h];
+            for (int i = 0; i < h; i++) {
+                pick[i] = random.nextInt(h);
+            }
+            notLower += response(after, pick) >= response(before, pick) ? 1 : 0;
+        }
+        double lossP = (double) notLower / RESAMPLES;
+        double blockBefore = blockDetection(before);
+        double blockAfter = blockDetection(after);
+        String figures = String.format(Locale.ROOT, "on %d synthetic-damage proxies (one of the %d modal bands in turn, "
+                        + "slowed by %.0f-%.0f %%) of %d validation windows, the candidate's log-odds rise by "
+                        + "%.3f healthy standard deviations (the current model's: %.3f); a %d-window alarm at %.2f "
+                        + "block false alarms would catch %.3f of proxy blocks (the current model %.3f)", p,
+                proxyBands.size(), Proxies.MIN_SHIFT * 100, Proxies.MAX_SHIFT * 100, h,
+                responseAfter, responseBefore, ALARM_WINDOWS, ALARM_FALSE_ALARM_RATE, blockAfter, blockBefore);
+        String reason = null;
+        if (seesP > alpha) {
+            reason = String.format(Locale.ROOT, "blinded: %s; the rise is not significant (p = %.3g): the candidate "
+                    + "does not respond to the damage this site's data can show", figures, seesP);
+        } else if (responseAfter < responseBefore && lossP <= alpha) {
+            reason = String.format(Locale.ROOT, "blinded: %s; the candidate responds significantly less than the "
+                    + "current model (p = %.3g)", figures, lossP);
+        }
+        return new SiteReport.Blinding(p, h, responseBefore, responseAfter, seesP, lossP, blockBefore, blockAfter,
+                reason != null, reason != null ? reason : "not blinded: " + figures);
+    }
+
+    /** Mean rise source to proxy over the picked source windows, in healthy standard deviations. */
+    private double response(double[] scores, int[] pick) {
+        int h = validation.length;
+        double rise = 0;
+        double sum = 0;
+        double squares = 0;
+        for (int i : pick) {
+            for (int k = 0; k < PROXIES_PER_WINDOW; k++) {
+                rise += scores[h + i * PROXIES_PER_WINDOW + k] - scores[i];
+            }
+            sum += scores[i];
+            squares += scores[i] * scores[i];
+        }
+        int n = pick.length;
+        double variance = Math.max(0, (squares - sum * sum / n) / Math.max(1, n - 1));
+        return rise / (n * PROXIES_PER_WINDOW) / Math.max(Math.sqrt(variance), MIN_SPREAD);
+    }
+
+    /** Share of proxy blocks over the threshold a block of healthy windows reaches at the alarm's rate (resampled). */
+    private double blockDetection(double[] scores) {
+        int h = validation.length;
+        double[] healthy = Arrays.copyOf(scores, h);
+        double[] damaged = Arrays.copyOfRange(scores, h, scores.length);
+        double threshold = quantile(blockMeans(healthy, config.seed() + 17), 1 - ALARM_FALSE_ALARM_RATE);
+        double[] blocks = blockMeans(damaged, config.seed() + 19);
+        int over = 0;
+        for (double b : blocks) {
+            over += b > threshold ? 1 : 0;
+        }
+        return (double) over / blocks.length;
+    }
+
+    /** Means of {@link #ALARM_WINDOWS} scores drawn with replacement, {@link #BOOTSTRAP_BLOCKS} of them. */
+    private static double[] blockMeans(double[] scores, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        double[] means = new double[BOOTSTRAP_BLOCKS];
+        for (int b = 0; b < means.length; b++) {
+            double sum = 0;
+            for (int k = 0; k < ALARM_WINDOWS; k++) {
+                sum += scores[random.nextInt(scores.length)];
+            }
+            means[b] = sum / ALARM_WINDOWS;
+        }
+        return means;
+    }
+
+    /**
+     * The deck-level threshold on the mean log-odds of {@link #ALARM_WINDOWS} windows: the
+     * {@code 1 - ALARM_FALSE_ALARM_RATE} quantile of block means drawn from the selection split's
+     * healthy windows.
+     */
+    private SiteReport.Alarm alarm(double[] healthy) {
+        return new SiteReport.Alarm(ALARM_WINDOWS, quantile(blockMeans(healthy, config.seed() + 11),
+                1 - ALARM_FALSE_ALARM_RATE), ALARM_FALSE_ALARM_RATE, healthy.length);
+    }
+
+    private GraphRunner run(byte[] file, String what) {
+        GraphRunner runner = GraphRunner.open(bundle.manifest(), file, what);
+        opened.add(runner);
+        return runner;
+    }
+
+    private double[] logOdds(GraphRunner runner, float[][] rows) {
+        return logOdds((r, n) -> runner.run(r, n, bundle.manifest().output().tensor()),
+                Samples.classification(rows, labels(rows.length, 0)));
+    }
+
+    /** The positive class's log-odds per row: the quantity alarms average. */
+    private double[] logOdds(Scored.Model model, Samples rows) {
+        float[] logits = model.logits(rows.data(), rows.size());
+        double[] out = new double[rows.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = logits[2 * i + positive] - logits[2 * i + 1 - positive];
+        }
+        return out;
+    }
+
+    /** The head with its log-odds lowered by {@code shift}: half from each class's bias. */
+    private List<HeadLayer> shifted(List<HeadLayer> layers, double shift) {
+        List<HeadLayer> out = new ArrayList<>(layers);
+        for (int i = out.size() - 1; i >= 0; i--) {
+            if (out.get(i) instanceof HeadLayer.Dense d) {
+                float[] bias = d.bias();
+                bias[positive] -= (float) (shift / 2);
+                bias[1 - positive] += (float) (shift / 2);
+                out.set(i, new HeadLayer.Dense(d.name(), d.inputs(), d.outputs(), d.weight(), bias));
+                return List.copyOf(out);
+            }
+        }
+        throw new IllegalStateException("the head has no dense layer");
+    }
+
+    private float[][] raw(List<Sample> files, String what) {
+        float[][] out = new float[files.size()][];
+        List<String> rejected = new ArrayList<>();
+        for (int i = 0; i < out.length; i++) {
+            try {
+                out[i] = current.input(files.get(i).file());
+            } catch (InputRejectedException e) {
+                rejected.add(e.getMessage());
+            }
+        }
+        if (!rejected.isEmpty()) {
+            throw new TuningDataException(what + ": " + rejected.size() + " of " + files.size()
+                    + " files cannot be used: " + rejected.subList(0, Math.min(10, rejected.size())));
+        }
+        return out;
+    }
+
+    static double quantile(double[] values, double q) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted[Math.min(sorted.length - 1, Math.max(0, (int) Math.ceil(q * sorted.length) - 1))];
+    }
+
+    private static double mean(double[] x, int from, int to) {
+        double sum = 0;
+        for (int i = from; i < to; i++) {
+            sum += x[i];
+        }
+        return sum / (to - from);
+    }
+
+    private static double sd(double[] x, int from, int to) {
+        double m = mean(x, from, to);
+        double sum = 0;
+        for (int i = from; i < to; i++) {
+            sum += (x[i] - m) * (x[i] - m);
+        }
+        return Math.sqrt(sum / Math.max(1, to - from - 1));
+    }
+
+    private static int[] identity(int n) {
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = i;
+        }
+        return out;
+    }
+
+    private static int[] labels(int n, int label) {
+        int[] y = new int[n];
+        Arrays.fill(y, label);
+        return y;
+    }
+
+    private static float[][] concat(float[][] a, float[][] b) {
+        float[][] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    private static float[] flatten(float[][] rows) {
+        int dim = rows[0].length;
+        float[] out = new float[rows.length * dim];
+        for (int i = 0; i < rows.length; i++) {
+            System.arraycopy(rows[i], 0, out, i * dim, dim);
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        opened.forEach(GraphRunner::close);
+    }
+}
