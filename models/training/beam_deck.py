@@ -70,8 +70,8 @@ DT = 1.0 / INTERNAL_HZ
 WARM_UP_S = 60.0
 WARM_UP_STEPS = int(round(WARM_UP_S * INTERNAL_HZ))
 BURST_STEPS = WARM_UP_STEPS + BURST_SAMPLES * OVERSAMPLING
-#: Modes above this are dropped: the sensor's decimation filter removes their response anyway,
-#: and it leaves margin below the 25 Hz Nyquist frequency of the output.
+#: Modes above this are dropped: the sensor's decimation filter is 4 dB down at 22 Hz and 27 dB
+#: at 25 Hz, so they would hardly show, and it leaves margin below the 25 Hz Nyquist frequency.
 KEEP_BELOW_HZ = 22.0
 NYQUIST_HZ = SAMPLE_RATE_HZ / 2.0
 ELEMENTS = 32
@@ -399,7 +399,8 @@ def _draw_damage(deck_seed, section):
     last = min(int(round((centre + length / 2) * ELEMENTS)) - 1, int(0.85 * ELEMENTS) - 1)
     last = max(last, first)
     n = len(section.girder_y_m)
-    count = 2 if r.uniform() < 0.35 else 1
+    # One girder, or two adjacent ones; never the whole section of a two-girder deck.
+    count = 2 if r.uniform() < 0.35 and n >= 3 else 1
     start = int(r.integers(0, n - count + 1))
     girders = tuple(range(start, start + count))
     slab_share = r.uniform(0.3, 0.6)
@@ -511,7 +512,8 @@ def hermite(xi, length):
     xi = np.asarray(xi, dtype=float)
     x2, x3 = xi * xi, xi * xi * xi
     n = np.array([1 - 3 * x2 + 2 * x3, length * (xi - 2 * x2 + x3), 3 * x2 - 2 * x3, length * (x3 - x2)])
-    dn = np.array([(6 * x2 - 6 * xi) / length, 1 - 4 * xi + 3 * x2, (6 * xi - 6 * x2) / length, 3 * x2 - 2 * xi])
+    dn = np.array([(6 * x2 - 6 * xi) / length, 1 - 4 * xi + 3 * x2, (6 * xi - 6 * x2) / length,
+                   3 * x2 - 2 * xi])
     ddn = np.array([(12 * xi - 6) / length ** 2, (6 * xi - 4) / length, (6 - 12 * xi) / length ** 2,
                     (6 * xi - 2) / length])
     return n, dn, ddn
@@ -1043,8 +1045,10 @@ def wind_forces(r, fe, modes, burst):
     s = deck.section
     n = BURST_STEPS
     # Mean speed normal to the deck: Weibull (shape 2), windier in the afternoon.
-    speed = wind.weibull_scale_ms * math.sqrt(-math.log(1.0 - r.uniform())) \
-        * (1.0 + 0.2 * math.cos(2 * math.pi * (burst.hour - 15.0) / 24.0)) * abs(math.cos(r.uniform(0, math.pi / 2)))
+    afternoon = 1.0 + 0.2 * math.cos(2 * math.pi * (burst.hour - 15.0) / 24.0)
+    weibull = math.sqrt(-math.log(1.0 - r.uniform()))
+    yaw = r.uniform(0, math.pi / 2)
+    speed = wind.weibull_scale_ms * weibull * afternoon * abs(math.cos(yaw))
     speed = max(speed, 1.0)
     direction = 1.0 if r.uniform() < 0.5 else -1.0
     sigma_u = wind.turbulence_u * speed
@@ -1064,8 +1068,11 @@ def wind_forces(r, fe, modes, burst):
     q = 0.5 * AIR_DENSITY * speed ** 2
     admit_deck = 1.0 / np.sqrt(1.0 + 2 * math.pi ** 2 * f * s.width_m / speed)
     admit_drag = 1.0 / np.sqrt(1.0 + 2 * math.pi ** 2 * f * wind.drag_height_m / speed)
-    lift = q * s.width_m * (2 * wind.lift * u + (wind.lift_slope + wind.drag * wind.drag_height_m / s.width_m) * w) \
-        / speed * admit_deck[:, None]
+    # Quasi-steady (Scanlan) buffeting with coefficients on the deck width; drag is given on
+    # the depth of girders and barrier.
+    drag_on_width = wind.drag * wind.drag_height_m / s.width_m
+    lift = q * s.width_m * (2 * wind.lift * u + (wind.lift_slope + drag_on_width) * w) / speed \
+        * admit_deck[:, None]
     drag = direction * q * wind.drag_height_m * (2 * wind.drag * u) / speed * admit_drag[:, None]
     moment = direction * q * s.width_m ** 2 * (2 * wind.moment * u + wind.moment_slope * w) / speed \
         * admit_deck[:, None] - wind.pressure_z_m * drag
@@ -1094,7 +1101,8 @@ def ground_motion(r, deck, burst):
     n = BURST_STEPS
     freq = np.fft.rfftfreq(n, DT)
     ratio = freq / t.site_hz
-    soil = (1 + 4 * t.site_damping ** 2 * ratio ** 2) / ((1 - ratio ** 2) ** 2 + 4 * t.site_damping ** 2 * ratio ** 2)
+    damping = 4 * t.site_damping ** 2 * ratio ** 2
+    soil = (1 + damping) / ((1 - ratio ** 2) ** 2 + damping)
     high = freq / (0.3 * t.site_hz)
     high_pass = high ** 4 / ((1 - high ** 2) ** 2 + 4 * 0.6 ** 2 * high ** 2)
     shape = np.sqrt(soil * high_pass)
@@ -1150,7 +1158,8 @@ def sensor_coefficients(fe, modes):
     """Deck-frame acceleration at the sensor per unit modal acceleration (3, modes), and the
     gravity it sees tilted per unit modal displacement (3, modes)."""
     sn, s = fe.deck.sensor, fe.deck.section
-    f = {k: v[0] for k, v in fe.fields_at(modes.shapes, [sn.position_m], ("w", "w_x", "v", "v_x", "phi")).items()}
+    at = fe.fields_at(modes.shapes, [sn.position_m], ("w", "w_x", "v", "v_x", "phi"))
+    f = {name: values[0] for name, values in at.items()}
     e, h = sn.offset_y_m, sn.height_m
     height_over_axis = h - s.neutral_axis_z_m
     acceleration = np.array([
@@ -1221,7 +1230,8 @@ class Generator:
         h_q, h_a = modal_frequency_responses(modes, self.nfft)
         spectrum = np.fft.rfft(forces, self.nfft)
         acceleration, tilt = sensor_coefficients(fe, modes)
-        deck_frame = acceleration @ (spectrum * h_a) + tilt @ (spectrum * h_q) + np.fft.rfft(ground, self.nfft)
+        deck_frame = (acceleration @ (spectrum * h_a) + tilt @ (spectrum * h_q)
+                      + np.fft.rfft(ground, self.nfft))
         filtered = np.fft.irfft(deck_frame * self.fir, self.nfft)[:, :BURST_STEPS]
         samples = filtered[:, WARM_UP_STEPS::OVERSAMPLING][:, :BURST_SAMPLES]
         return self._sense(r, samples, burst)
@@ -1264,13 +1274,16 @@ def generate(deck, windows, damaged_fraction, seed):
 # ---------------------------------------------------------------------------------------------
 
 
+def _fixed(value):
+    """An integer in 0.1 mm/s2 as m/s2 with 4 decimals; a minus sign only on a non-zero value."""
+    sign = "-" if value < 0 else ""
+    return f"{sign}{abs(value) // DECIMAL_SCALE}.{abs(value) % DECIMAL_SCALE:04d}"
+
+
 def csv_text(window):
-    """A window (3, 256) of integers in 0.1 mm/s2 as CsvWindow writes it: fixed 4 decimals, a
-    minus sign only on a non-zero value."""
+    """A window (3, 256) of integers in 0.1 mm/s2 as the Java CsvWindow writes it."""
     lines = [",".join(CHANNELS)]
-    for row in window.T:
-        lines.append(",".join(("-" if v < 0 else "") + f"{abs(v) // DECIMAL_SCALE}.{abs(v) % DECIMAL_SCALE:04d}"
-                              for v in row.tolist()))
+    lines += [",".join(_fixed(v) for v in row) for row in window.T.tolist()]
     return "\n".join(lines) + "\n"
 
 
