@@ -169,9 +169,9 @@ class Thermal:
 
     Above the knee, concrete's and steel's moduli fall slowly as the deck warms. Below it the
     asphalt surfacing and the water in joints, bearings and backfill freeze: the deck stiffens
-    several times faster per degree (as on the Z24 bridge), the abutments start to hold the deck
-    ends against rotation, and rubber bearings stiffen. The three act on different modes, so
-    temperature moves frequency ratios too, not only all frequencies alike.
+    several times faster per degree, the abutments start to hold the deck ends against
+    rotation, and rubber bearings stiffen. The three act on different modes, so temperature
+    moves frequency ratios too, not only all frequencies alike.
     """
     warm_slope: float
     knee_c: float
@@ -425,8 +425,9 @@ def _draw_sensor(deck_seed, section):
         offset=tuple(r.uniform(-0.3, 0.3, 3)),
         # MEMS offset drift, about 0.15 mg per degree
         offset_per_c=tuple(r.uniform(-0.0015, 0.0015, 3)),
-        noise_rms=(xy_noise * r.uniform(0.9, 1.1), xy_noise * r.uniform(0.9, 1.1),
-                   min(0.008, xy_noise * r.uniform(1.0, 1.3))),
+        # one chip: similar noise on x and y, a little more on z; 2-8 mm/s2 RMS on every axis
+        noise_rms=tuple(float(np.clip(xy_noise * f, 0.002, 0.008)) for f in
+                        (r.uniform(0.9, 1.1), r.uniform(0.9, 1.1), r.uniform(1.0, 1.3))),
         flicker_corner_hz=_loguniform(r, 0.05, 1.0),
         grade=r.uniform(-0.04, 0.04), crossfall=r.uniform(-0.025, 0.025))
 
