@@ -53,6 +53,7 @@ public final class Fleet implements AutoCloseable {
     private final PahoLink link;
     private final Outbox outbox;
     private final OutboxPump pump;
+    private final UnansweredRefusals unanswered;
     private final Supplier<Map<String, ?>> health;
     private final Instant started;
     private final Path sessionFile;
@@ -84,8 +85,10 @@ public final class Fleet implements AutoCloseable {
                 new Backoff(REPLY_RETRY_MIN, REPLY_RETRY_MAX, settings.random()), settings.clock());
         Map<String, CommandHandler> all = new HashMap<>(handlers);
         all.putIfAbsent("ping", new PingCommand(settings.clock()));
+        this.unanswered = new UnansweredRefusals(body -> event(UnansweredRefusals.EVENT, Outbox.Kind.HEALTH, body),
+                settings.clock());
         CommandDispatcher commands = new CommandDispatcher(topics, settings.clock(), all, commandExecutor,
-                linkExecutor, commandLog, verifier(settings), limits, replies);
+                linkExecutor, commandLog, verifier(settings), limits, replies, unanswered);
         link.onConnected(this::online);
         link.onConnected(pump::pump);
         link.onConnected(replies::drain);
@@ -119,6 +122,8 @@ public final class Fleet implements AutoCloseable {
         fleet.linkExecutor.execute(fleet::scheduleHealth);
         fleet.linkExecutor.scheduleAtFixedRate(fleet.pump::pump, PUMP_PERIOD.toMillis(), PUMP_PERIOD.toMillis(),
                 TimeUnit.MILLISECONDS);
+        long refusals = UnansweredRefusals.PERIOD.toMillis();
+        fleet.linkExecutor.scheduleAtFixedRate(fleet::flushRefusals, refusals, refusals, TimeUnit.MILLISECONDS);
         fleet.link.start();
         Logger.info("fleet: {} as {} under {}; {} event(s) queued", settings.pahoUri(), settings.mqtt().clientId(),
                 fleet.topics.root(), fleet.outbox.size());
@@ -167,6 +172,15 @@ public final class Fleet implements AutoCloseable {
                 resultsDropped.incrementAndGet();
             }
         });
+    }
+
+    private void flushRefusals() {
+        try {
+            unanswered.flush();
+        } catch (RuntimeException e) {
+            // A failed summary must not cancel the schedule (an outbox on a full disk, say).
+            Logger.error(e, "fleet: summary of unanswered command refusals failed");
+        }
     }
 
     public boolean connected() {
