@@ -131,7 +131,7 @@ public final class Fleet implements AutoCloseable {
     }
 
     private MqttConnectionOptions options() {
-        MqttConnectionOptions o = ConnectOptions.of(Optional.of(settings.mqtt()), settings.backoffMax());
+        MqttConnectionOptions o = ConnectOptions.of(Optional.of(settings.mqtt()));
         o.setCleanStart(false);
         o.setSessionExpiryInterval(settings.mqtt().sessionExpirySeconds());
         o.setKeepAliveInterval(settings.mqtt().keepAliveSeconds());
