@@ -72,6 +72,15 @@ public final class Mosquitto implements AutoCloseable {
         assertTrue(process.waitFor(10, TimeUnit.SECONDS), "mosquitto survived SIGKILL");
     }
 
+    /**
+     * SIGSTOP: a broker that hangs, or a path that went silent. Connections stay open and nothing
+     * answers; only keep-alive timeouts notice. {@link #kill()} ends a frozen broker too.
+     */
+    public void freeze() throws IOException, InterruptedException {
+        Process stop = new ProcessBuilder("kill", "-STOP", Long.toString(process.pid())).inheritIO().start();
+        assertTrue(stop.waitFor(10, TimeUnit.SECONDS) && stop.exitValue() == 0, "kill -STOP failed");
+    }
+
     public String log() throws IOException {
         return Files.exists(log) ? Files.readString(log) : "";
     }
