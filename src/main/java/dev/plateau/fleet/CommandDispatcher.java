@@ -28,7 +28,10 @@ import org.tinylog.Logger;
  * {@code accepted}, and queued for the command thread, which runs it and answers
  * {@code succeeded} or {@code failed}. Every refusal is answered {@code rejected} with its reason
  * and logged. Replies go to the request's MQTT 5 response topic with its correlation data (or to
- * {@link Topics#reply} when it names none), through the {@link ReplySender}.
+ * {@link Topics#reply} when it names none), through the {@link ReplySender}. A request that named
+ * no response topic may have no one listening, or no reply topic at all (a command name the
+ * topic scheme refuses): its refusal also goes to {@link UnansweredRefusals}, an event and a
+ * rate-limited log line. No reason quotes the payload.
  *
  * <p>{@link #handle} runs on the link's thread and never waits for a command.
  */
@@ -46,12 +49,24 @@ final class CommandDispatcher {
     private final TokenBucket bucket;
     private final ReplySender replies;
     private final MqttConfig.Commands limits;
+    private final UnansweredRefusals unanswered;
 
-    private record Target(String topic, Optional<byte[]> correlationData) {}
+    /**
+     * Where a request's replies go: its response topic, else {@code reply/{name}} when the name
+     * makes one; {@code requested} says whether the sender named the topic (and so listens).
+     */
+    private record Target(String commandTopic, Optional<String> topic, Optional<byte[]> correlationData,
+                          boolean requested) {
+        static Target of(FleetLink.Message message, Topics topics, String name) {
+            return new Target(message.topic(), message.responseTopic().or(() -> topics.replyTopic(name)),
+                    message.correlationData(), message.responseTopic().isPresent());
+        }
+    }
 
     CommandDispatcher(Topics topics, Clock clock, Map<String, CommandHandler> handlers,
                       ThreadPoolExecutor workExecutor, Executor linkExecutor, CommandLog log,
-                      Optional<CommandSignature.Verifier> verifier, MqttConfig.Commands limits, ReplySender replies) {
+                      Optional<CommandSignature.Verifier> verifier, MqttConfig.Commands limits, ReplySender replies,
+                      UnansweredRefusals unanswered) {
         this.topics = topics;
         this.clock = clock;
         this.handlers = Map.copyOf(handlers);
@@ -62,11 +77,12 @@ final class CommandDispatcher {
         this.limits = limits;
         this.bucket = new TokenBucket(limits.ratePerSecond(), limits.burst(), clock);
         this.replies = replies;
+        this.unanswered = unanswered;
     }
 
     void handle(FleetLink.Message message) {
         String name = topics.commandName(message.topic());
-        Target target = new Target(message.responseTopic().orElse(topics.reply(name)), message.correlationData());
+        Target target = Target.of(message, topics, name);
         if (message.payload().length > MAX_PAYLOAD) {
             reject(target, name, null, "payload of " + message.payload().length + " bytes exceeds the limit of "
                     + MAX_PAYLOAD);
@@ -77,9 +93,11 @@ final class CommandDispatcher {
         try {
             request = Json.MAPPER.readTree(message.payload());
         } catch (JsonProcessingException e) {
-            unreadable = "malformed JSON: " + e.getOriginalMessage();
+            // Where, not what: the parser's own message quotes the payload.
+            unreadable = e.getLocation() == null ? "malformed JSON"
+                    : "malformed JSON at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
         } catch (IOException e) {
-            unreadable = "unreadable payload: " + e.getMessage();
+            unreadable = "unreadable payload (" + e.getClass().getSimpleName() + ")";
         }
         JsonNode id = request == null || !request.isObject() ? null : request.get("cmdId");
         boolean idValid = id != null && id.isTextual() && CMD_ID.matcher(id.asText()).matches();
@@ -132,7 +150,8 @@ final class CommandDispatcher {
                     + " for another request; a cmdId names one request, not run");
             return;
         }
-        Logger.info("fleet: command {} {} repeats one received at {}: answered {} again, not run again", name,
+        Logger.info("fleet: command {} {} repeats one received at {}: answered {} again, not run again",
+                UnansweredRefusals.text(name),
                 cmdId, seen.at(), seen.state());
         ObjectNode again = seen.reply().deepCopy();
         again.put("duplicate", true);
@@ -148,8 +167,8 @@ final class CommandDispatcher {
         }
         CommandHandler handler = handlers.get(name);
         if (handler == null) {
-            rejectRecorded(target, name, cmdId, digest, "unknown command '" + name + "', expected one of "
-                    + new TreeSet<>(handlers.keySet()));
+            rejectRecorded(target, name, cmdId, digest, "unknown command '" + UnansweredRefusals.text(name)
+                    + "', expected one of " + new TreeSet<>(handlers.keySet()));
             return;
         }
         // The link's thread is the only one adding to the queue: room seen here is room at execute.
@@ -224,7 +243,7 @@ final class CommandDispatcher {
 
     /** A refusal that stays the answer to this cmdId: the request was authentic and nothing ran. */
     private void rejectRecorded(Target target, String name, String cmdId, String digest, String reason) {
-        ObjectNode node = rejection(name, cmdId, reason);
+        ObjectNode node = rejection(target, name, cmdId, reason);
         try {
             log.record(cmdId, digest, node);
         } catch (UncheckedIOException e) {
@@ -236,11 +255,16 @@ final class CommandDispatcher {
 
     /** A refusal that is not remembered: the same cmdId may come again and be served then. */
     private void reject(Target target, String name, String cmdId, String reason) {
-        send(target, rejection(name, cmdId, reason));
+        send(target, rejection(target, name, cmdId, reason));
     }
 
-    private ObjectNode rejection(String name, String cmdId, String reason) {
-        Logger.info("fleet: command {} {} rejected: {}", name, cmdId, reason);
+    /** The rejected reply; logged here when the sender listens, else by {@link UnansweredRefusals}, rate-limited. */
+    private ObjectNode rejection(Target target, String name, String cmdId, String reason) {
+        if (target.requested()) {
+            Logger.info("fleet: command {} {} rejected: {}", UnansweredRefusals.text(name), cmdId, reason);
+        } else {
+            unanswered.refused(target.commandTopic(), cmdId, reason);
+        }
         ObjectNode node = reply(name, cmdId, "rejected");
         node.put("reason", reason);
         return node;
@@ -257,7 +281,10 @@ final class CommandDispatcher {
     }
 
     private void send(Target target, ObjectNode reply) {
-        replies.send(target.topic(), Json.bytes(reply), target.correlationData(),
+        if (target.topic().isEmpty()) {
+            return; // no topic to answer on: a refusal went to UnansweredRefusals
+        }
+        replies.send(target.topic().get(), Json.bytes(reply), target.correlationData(),
                 reply.path("state").asText() + " " + reply.path("cmd").asText() + " "
                         + reply.path("cmdId").asText("(no cmdId)"));
     }

@@ -5,9 +5,12 @@ import java.util.function.Consumer;
 import org.tinylog.Logger;
 
 /**
- * Retries the first connect with {@link Backoff}: Paho's automatic reconnect only takes over once
- * a connection has been made. Runs on our executor; the scheduler is injected so tests record
- * the delays instead of waiting.
+ * Connects, and connects again after every loss, retrying failed attempts with {@link Backoff}.
+ * Paho's automatic reconnect is not used: it resends what was in flight on the lost connection,
+ * and Paho 1.2.5 resends a message it had sent under a topic alias without its topic, which no
+ * alias of the new connection names (the broker drops the connection as a protocol error, again
+ * at every reconnect). Runs on our executor; the scheduler is injected so tests record the
+ * delays instead of waiting.
  */
 final class ConnectLoop {
     /** One connect attempt; it reports its outcome exactly once through the callback. */
@@ -42,6 +45,16 @@ final class ConnectLoop {
         stopped = true;
     }
 
+    /** The connection was lost: the next attempt after the first backoff delay, then backoff as at start. */
+    void lost() {
+        if (stopped) {
+            return;
+        }
+        connected = false;
+        failures = 0;
+        scheduler.schedule(this::tryOnce, backoff.delay(0));
+    }
+
     boolean connected() {
         return connected;
     }
@@ -60,6 +73,7 @@ final class ConnectLoop {
                 if (failures > 0) {
                     Logger.info("fleet: connected to {} after {} failed attempt(s)", broker, failures);
                 }
+                failures = 0;
             } else if (!stopped) {
                 Duration wait = backoff.delay(failures++);
                 Logger.warn("fleet: cannot connect to {} (attempt {}: {}); next try in {} ms", broker, failures,

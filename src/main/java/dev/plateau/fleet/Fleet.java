@@ -40,6 +40,12 @@ import org.tinylog.Logger;
  */
 public final class Fleet implements AutoCloseable {
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
+    /**
+     * How long a stop waits for the broker to acknowledge {@code offline}: one that answers does
+     * so in well under a second, even over a cellular link; one that does not must not hold up
+     * systemd's stop (TimeoutStopSec=40s, and the daemon's own 25 s halt).
+     */
+    static final Duration OFFLINE_WAIT = Duration.ofSeconds(2);
     private static final Duration PUMP_PERIOD = Duration.ofSeconds(10);
     /** A reply the broker refused is tried again after 0.1 s, doubling up to 5 s (ReplySender gives up after a few). */
     private static final Duration REPLY_RETRY_MIN = Duration.ofMillis(100);
@@ -53,6 +59,7 @@ public final class Fleet implements AutoCloseable {
     private final PahoLink link;
     private final Outbox outbox;
     private final OutboxPump pump;
+    private final UnansweredRefusals unanswered;
     private final Supplier<Map<String, ?>> health;
     private final Instant started;
     private final Path sessionFile;
@@ -84,8 +91,10 @@ public final class Fleet implements AutoCloseable {
                 new Backoff(REPLY_RETRY_MIN, REPLY_RETRY_MAX, settings.random()), settings.clock());
         Map<String, CommandHandler> all = new HashMap<>(handlers);
         all.putIfAbsent("ping", new PingCommand(settings.clock()));
+        this.unanswered = new UnansweredRefusals(body -> event(UnansweredRefusals.EVENT, Outbox.Kind.HEALTH, body),
+                settings.clock());
         CommandDispatcher commands = new CommandDispatcher(topics, settings.clock(), all, commandExecutor,
-                linkExecutor, commandLog, verifier(settings), limits, replies);
+                linkExecutor, commandLog, verifier(settings), limits, replies, unanswered);
         link.onConnected(this::online);
         link.onConnected(pump::pump);
         link.onConnected(replies::drain);
@@ -119,6 +128,8 @@ public final class Fleet implements AutoCloseable {
         fleet.linkExecutor.execute(fleet::scheduleHealth);
         fleet.linkExecutor.scheduleAtFixedRate(fleet.pump::pump, PUMP_PERIOD.toMillis(), PUMP_PERIOD.toMillis(),
                 TimeUnit.MILLISECONDS);
+        long refusals = UnansweredRefusals.PERIOD.toMillis();
+        fleet.linkExecutor.scheduleAtFixedRate(fleet::flushRefusals, refusals, refusals, TimeUnit.MILLISECONDS);
         fleet.link.start();
         Logger.info("fleet: {} as {} under {}; {} event(s) queued", settings.pahoUri(), settings.mqtt().clientId(),
                 fleet.topics.root(), fleet.outbox.size());
@@ -126,7 +137,7 @@ public final class Fleet implements AutoCloseable {
     }
 
     private MqttConnectionOptions options() {
-        MqttConnectionOptions o = ConnectOptions.of(Optional.of(settings.mqtt()), settings.backoffMax());
+        MqttConnectionOptions o = ConnectOptions.of(Optional.of(settings.mqtt()));
         o.setCleanStart(false);
         o.setSessionExpiryInterval(settings.mqtt().sessionExpirySeconds());
         o.setKeepAliveInterval(settings.mqtt().keepAliveSeconds());
@@ -167,6 +178,15 @@ public final class Fleet implements AutoCloseable {
                 resultsDropped.incrementAndGet();
             }
         });
+    }
+
+    private void flushRefusals() {
+        try {
+            unanswered.flush();
+        } catch (RuntimeException e) {
+            // A failed summary must not cancel the schedule (an outbox on a full disk, say).
+            Logger.error(e, "fleet: summary of unanswered command refusals failed");
+        }
     }
 
     public boolean connected() {
@@ -252,8 +272,10 @@ public final class Fleet implements AutoCloseable {
     }
 
     /**
-     * Publishes {@code offline} (retained, waiting up to 5 s for the broker), disconnects cleanly
-     * so the Last Will is not sent, and stops both threads. Idempotent.
+     * Publishes {@code offline} (retained, waiting up to {@link #OFFLINE_WAIT} for the broker),
+     * disconnects cleanly so the Last Will is not sent, and stops both threads. A broker that does
+     * not acknowledge in time (hung, or the path to it silent) gets no DISCONNECT either: the
+     * connection is dropped, and the broker sends the Last Will once it notices. Idempotent.
      */
     @Override
     public synchronized void close() {
@@ -261,21 +283,38 @@ public final class Fleet implements AutoCloseable {
             return;
         }
         closed = true;
-        if (link.isConnected()) {
-            ObjectNode status = status("offline");
-            status.put("session", session.get());
-            status.put("reason", "shutdown");
-            try {
-                link.publish(topics.status(), Json.bytes(status), 1, true, null)
-                        .get(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (ExecutionException | TimeoutException e) {
-                Logger.warn("fleet: status offline not acknowledged: {}", e.toString());
-            }
+        if (link.isConnected() && offlineAcknowledged()) {
+            link.close();
+        } else {
+            link.abort();
         }
-        link.close();
         stop();
+        int queued = outbox.size();
+        if (queued > 0) {
+            Logger.warn("fleet: {} event(s) remain queued in {}, not acknowledged by the broker; they are sent after "
+                    + "the next start, once a broker is reachable", queued, outbox.directory());
+        } else {
+            Logger.info("fleet: every event acknowledged by the broker; none queued");
+        }
+    }
+
+    private boolean offlineAcknowledged() {
+        ObjectNode status = status("offline");
+        status.put("session", session.get());
+        status.put("reason", "shutdown");
+        try {
+            link.publish(topics.status(), Json.bytes(status), 1, true, null)
+                    .get(OFFLINE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            Logger.warn("fleet: status offline not sent: {}", e.getCause().getMessage());
+        } catch (TimeoutException e) {
+            Logger.warn("fleet: status offline not acknowledged within {} ms; dropping the connection without "
+                    + "DISCONNECT (the broker sends the Last Will)", OFFLINE_WAIT.toMillis());
+        }
+        return false;
     }
 
     /** Drops the connection as a crash would (no offline status, no DISCONNECT): for tests of the Last Will. */

@@ -11,7 +11,9 @@ import org.tinylog.Logger;
  * Sends queued events while connected, at most {@link #WINDOW} unacknowledged at once, and
  * removes each from the outbox when its PUBACK arrives. An event unacknowledged for
  * {@link #RESEND_AFTER} is sent again: a duplicate under the same eventId is harmless, a lost
- * event is not. Runs on the link's thread only.
+ * event is not. A lost connection fails its unacknowledged publishes (see {@link PahoLink}), so
+ * after a reconnect, to the same broker or to one that lost every session, they go again at once.
+ * Runs on the link's thread only.
  */
 final class OutboxPump {
     static final int WINDOW = 8;
@@ -50,9 +52,11 @@ final class OutboxPump {
                 Logger.error(e, "fleet: event {} unreadable; left in the outbox", event.eventId());
                 continue;
             }
-            inflight.put(event.seq(), now);
+            Instant sentAt = now;
+            inflight.put(event.seq(), sentAt);
             link.publish(topics.event(event.type()), payload, 1, false, null).whenComplete((ok, failure) -> {
-                inflight.remove(event.seq());
+                // A late outcome of an earlier send must not free a later send's place.
+                inflight.remove(event.seq(), sentAt);
                 if (failure == null) {
                     acknowledged(event);
                 } else {

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -28,39 +29,61 @@ import org.tinylog.Logger;
 /**
  * {@link FleetLink} on Paho's MQTT v5 async client. Paho runs all its callbacks on one thread of
  * its own; each one here only hands the event to {@code executor} (ours, single-threaded).
+ *
+ * <p>One Paho client per network connection: after a loss the old client is closed and a new one
+ * connects under the same client id (so the broker resumes the session when it kept one), and
+ * every publish the lost connection had not seen acknowledged fails at once. Whoever published
+ * it decides what to send again (the outbox, the reply queue); Paho's own resend is not used, see
+ * {@link ConnectLoop}.
  */
 final class PahoLink implements FleetLink {
-    private static final long CLOSE_TIMEOUT_MS = 5_000;
+    /** A clean DISCONNECT is only tried after the broker answered (see Fleet.close): it takes milliseconds. */
+    private static final long CLOSE_TIMEOUT_MS = 2_000;
 
-    private final MqttAsyncClient client;
+    private final String serverUri;
+    private final String clientId;
     private final MqttConnectionOptions options;
     private final ScheduledExecutorService executor;
     private final String broker;
     private final ConnectLoop loop;
     private final Map<String, Subscription> subscriptions = new ConcurrentHashMap<>();
     private final List<Runnable> connectListeners = new CopyOnWriteArrayList<>();
+    /** Publishes on the current connection not yet acknowledged; failed when it is lost. */
+    private final Set<CompletableFuture<Void>> unacknowledged = ConcurrentHashMap.newKeySet();
+    /** The current connection's client; null between a loss and the next attempt. */
+    private volatile MqttAsyncClient client;
+    /** Link thread only: whether a connection was ever made, for the log. */
+    private boolean everConnected;
     private volatile boolean closed;
 
     private record Subscription(int qos, MessageHandler handler) {}
 
     /**
      * @param serverUri a Paho URI ({@code tcp://}, {@code ssl://}, {@code ws://}, {@code wss://})
-     * @param options   connect options, will included; automatic reconnect is switched on here
+     * @param options   connect options, will included; Paho's automatic reconnect is switched off here
      */
     PahoLink(String serverUri, String clientId, MqttConnectionOptions options, ScheduledExecutorService executor,
              Backoff backoff) {
-        try {
-            this.client = new MqttAsyncClient(serverUri, clientId, new MemoryPersistence());
-        } catch (MqttException e) {
-            throw new FleetException("mqtt: cannot create a client for " + serverUri + " as " + clientId, e);
-        }
+        this.serverUri = serverUri;
+        this.clientId = clientId;
         this.options = options;
         this.executor = executor;
         this.broker = serverUri;
-        options.setAutomaticReconnect(true);
-        client.setCallback(new Callback());
+        options.setAutomaticReconnect(false);
+        try {
+            // The first client at once: a URI Paho refuses fails here, not in the background.
+            this.client = newClient();
+        } catch (MqttException e) {
+            throw new FleetException("mqtt: cannot create a client for " + serverUri + " as " + clientId, e);
+        }
         this.loop = new ConnectLoop(this::connectOnce,
                 (task, delay) -> executor.schedule(task, delay.toMillis(), TimeUnit.MILLISECONDS), backoff, serverUri);
+    }
+
+    private MqttAsyncClient newClient() throws MqttException {
+        MqttAsyncClient c = new MqttAsyncClient(serverUri, clientId, new MemoryPersistence());
+        c.setCallback(new Callback(c));
+        return c;
     }
 
     /** Starts connecting in the background; returns at once. */
@@ -70,7 +93,12 @@ final class PahoLink implements FleetLink {
 
     private void connectOnce(Consumer<Throwable> outcome) {
         try {
-            client.connect(options, null, new MqttActionListener() {
+            MqttAsyncClient c = client;
+            if (c == null) {
+                c = newClient();
+                client = c;
+            }
+            c.connect(options, null, new MqttActionListener() {
                 @Override
                 public void onSuccess(IMqttToken token) {
                     handOff(() -> outcome.accept(null));
@@ -106,12 +134,15 @@ final class PahoLink implements FleetLink {
         message.getProperties().setPayloadFormat(true);
         message.getProperties().setContentType("application/json");
         CompletableFuture<Void> done = new CompletableFuture<>();
-        if (!client.isConnected()) {
+        MqttAsyncClient c = client;
+        if (c == null || !c.isConnected()) {
             done.completeExceptionally(new FleetException("mqtt: not connected to " + broker + "; not sent to " + topic));
             return done;
         }
+        unacknowledged.add(done);
+        done.whenComplete((ok, failure) -> unacknowledged.remove(done));
         try {
-            client.publish(topic, message, null, new MqttActionListener() {
+            c.publish(topic, message, null, new MqttActionListener() {
                 @Override
                 public void onSuccess(IMqttToken token) {
                     handOff(() -> done.complete(null));
@@ -136,14 +167,18 @@ final class PahoLink implements FleetLink {
     public void subscribe(String filter, int qos, MessageHandler handler) {
         MqttTopicValidator.validate(filter, true, true);
         subscriptions.put(filter, new Subscription(qos, handler));
-        if (client.isConnected()) {
+        if (isConnected()) {
             subscribeOnce(filter, qos);
         }
     }
 
     private void subscribeOnce(String filter, int qos) {
+        MqttAsyncClient c = client;
+        if (c == null) {
+            return; // lost meanwhile: the next connect subscribes
+        }
         try {
-            client.subscribe(filter, qos);
+            c.subscribe(filter, qos);
         } catch (MqttException e) {
             // The next reconnect subscribes again; until then the filter is just not served.
             Logger.warn("fleet: subscribe to {} failed: {}", filter, e.getMessage());
@@ -157,19 +192,18 @@ final class PahoLink implements FleetLink {
 
     @Override
     public boolean isConnected() {
-        return client.isConnected();
+        MqttAsyncClient c = client;
+        return c != null && c.isConnected();
     }
 
     /** Drops the connection without DISCONNECT, as a crash would: the broker publishes the Last Will. */
     void abort() {
         closed = true;
         loop.stop();
-        try {
-            client.disconnectForcibly(0, 1, false);
-        } catch (MqttException e) {
-            Logger.debug("fleet: forced disconnect: {}", e.getMessage());
+        MqttAsyncClient c = client;
+        if (c != null) {
+            discard(c);
         }
-        closeClient();
     }
 
     @Override
@@ -179,25 +213,58 @@ final class PahoLink implements FleetLink {
         }
         closed = true;
         loop.stop();
-        try {
-            if (client.isConnected()) {
-                client.disconnect(CLOSE_TIMEOUT_MS).waitForCompletion(CLOSE_TIMEOUT_MS);
-            } else {
-                // Stops a connect or reconnect in progress.
-                client.disconnectForcibly(0, 1, false);
-            }
-        } catch (MqttException e) {
-            Logger.debug("fleet: disconnect from {}: {}", broker, e.getMessage());
+        MqttAsyncClient c = client;
+        if (c == null) {
+            return;
         }
-        closeClient();
+        if (c.isConnected()) {
+            try {
+                c.disconnect(CLOSE_TIMEOUT_MS).waitForCompletion(CLOSE_TIMEOUT_MS);
+            } catch (MqttException e) {
+                Logger.debug("fleet: disconnect from {}: {}", broker, e.getMessage());
+            }
+            closeClient(c);
+        } else {
+            discard(c); // stops a connect in progress
+        }
     }
 
-    private void closeClient() {
+    /** Drops {@code c}'s connection without DISCONNECT, if it has one, and frees it. */
+    private void discard(MqttAsyncClient c) {
         try {
-            client.close(true);
+            c.disconnectForcibly(0, 1, false);
+        } catch (MqttException e) {
+            Logger.debug("fleet: forced disconnect: {}", e.getMessage());
+        }
+        closeClient(c);
+    }
+
+    private static void closeClient(MqttAsyncClient c) {
+        try {
+            c.close(true);
         } catch (MqttException e) {
             Logger.debug("fleet: close client: {}", e.getMessage());
         }
+    }
+
+    /**
+     * The connection of {@code owner} ended (the broker went, dropped us, or the network did):
+     * fail what it left unacknowledged, free the client, and connect again with a new one.
+     */
+    private void lost(MqttAsyncClient owner, String why) {
+        if (closed || owner != client) {
+            return; // a client we already left behind
+        }
+        Logger.warn("fleet: disconnected from {}: {}; {} publish(es) unacknowledged, reconnecting", broker, why,
+                unacknowledged.size());
+        client = null;
+        FleetException lost = new FleetException("mqtt: connection to " + broker + " lost before the broker "
+                + "acknowledged (" + why + ")");
+        for (CompletableFuture<Void> f : List.copyOf(unacknowledged)) {
+            f.completeExceptionally(lost);
+        }
+        discard(owner);
+        loop.lost();
     }
 
     /** After {@link #close()} our executor may be gone; late Paho events are then dropped. */
@@ -209,11 +276,13 @@ final class PahoLink implements FleetLink {
         }
     }
 
-    private void connected(boolean reconnect) {
-        if (closed) {
+    private void connected(MqttAsyncClient owner) {
+        if (closed || owner != client) {
             return;
         }
-        Logger.info("fleet: {} to {}", reconnect ? "reconnected" : "connected", broker);
+        Logger.info("fleet: {} to {}; subscribing to {}", everConnected ? "reconnected" : "connected", broker,
+                subscriptions.keySet());
+        everConnected = true;
         subscriptions.forEach((filter, s) -> subscribeOnce(filter, s.qos()));
         for (Runnable listener : connectListeners) {
             try {
@@ -222,6 +291,15 @@ final class PahoLink implements FleetLink {
                 Logger.error(e, "fleet: a connect listener failed");
             }
         }
+    }
+
+    /** The broker's reason code and string when it sent DISCONNECT, else the cause of the loss. */
+    private static String describe(MqttDisconnectResponse response) {
+        if (response.getException() != null) {
+            return ConnectLoop.describe(response.getException());
+        }
+        return "broker sent DISCONNECT, reason code " + response.getReturnCode()
+                + (response.getReasonString() == null ? "" : " (" + response.getReasonString() + ")");
     }
 
     private void arrived(String topic, MqttMessage message) {
@@ -240,11 +318,20 @@ final class PahoLink implements FleetLink {
         });
     }
 
-    /** Hands every event to our executor; Paho's callback thread must never block or publish. */
+    /**
+     * Hands every event of one client to our executor; Paho's callback thread must never block or
+     * publish. Events of a client no longer current are dropped there.
+     */
     private final class Callback implements MqttCallback {
+        private final MqttAsyncClient owner;
+
+        Callback(MqttAsyncClient owner) {
+            this.owner = owner;
+        }
+
         @Override
         public void disconnected(MqttDisconnectResponse response) {
-            handOff(() -> Logger.warn("fleet: disconnected from {}: {}", broker, response));
+            handOff(() -> lost(owner, describe(response)));
         }
 
         @Override
@@ -254,7 +341,11 @@ final class PahoLink implements FleetLink {
 
         @Override
         public void messageArrived(String topic, MqttMessage message) {
-            handOff(() -> arrived(topic, message));
+            handOff(() -> {
+                if (owner == client) {
+                    arrived(topic, message);
+                }
+            });
         }
 
         @Override
@@ -264,7 +355,7 @@ final class PahoLink implements FleetLink {
 
         @Override
         public void connectComplete(boolean reconnect, String serverUri) {
-            handOff(() -> connected(reconnect));
+            handOff(() -> connected(owner));
         }
 
         @Override

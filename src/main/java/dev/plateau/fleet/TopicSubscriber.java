@@ -35,7 +35,7 @@ public final class TopicSubscriber implements AutoCloseable {
      */
     public static TopicSubscriber start(URI broker, Optional<MqttConfig> credentials, String clientId, String filter,
                                         int qos, Consumer<byte[]> handler) {
-        MqttConnectionOptions options = ConnectOptions.of(credentials, RECONNECT_MAX);
+        MqttConnectionOptions options = ConnectOptions.of(credentials);
         options.setCleanStart(true);
         options.setKeepAliveInterval(30);
         ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {

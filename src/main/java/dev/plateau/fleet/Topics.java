@@ -1,5 +1,6 @@
 package dev.plateau.fleet;
 
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /** The topic scheme {@code plateau/v1/{group}/{node}/...} (DESIGN.md §7), in one place. */
@@ -50,6 +51,11 @@ public final class Topics {
     /** Where replies go when a request names no MQTT 5 response topic. */
     public String reply(String command) {
         return root + "reply/" + level("command", command);
+    }
+
+    /** {@link #reply}, or empty when {@code command} cannot be a topic level of the scheme (no reply topic then). */
+    Optional<String> replyTopic(String command) {
+        return LEVEL.matcher(command).matches() ? Optional.of(reply(command)) : Optional.empty();
     }
 
     /** The command name of a topic under {@link #commands()}. */

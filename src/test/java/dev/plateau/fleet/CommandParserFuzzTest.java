@@ -84,6 +84,11 @@ class CommandParserFuzzTest {
 
     /** Handles one payload on {@code cmd/name} and returns the replies. */
     private static List<JsonNode> send(String name, byte[] payload) {
+        return handle(name, payload, new ArrayList<>());
+    }
+
+    /** As {@link #send}, adding the refusal events (the request names no response topic) to {@code events}. */
+    private static List<JsonNode> handle(String name, byte[] payload, List<Map<String, Object>> events) {
         Replies link = new Replies();
         CommandHandler echo = command -> {
             JsonNode by = command.args().get("by");
@@ -110,8 +115,9 @@ class CommandParserFuzzTest {
         try (CommandLog log = CommandLog.open(state, Duration.ofHours(1), 10_000, Clock.systemUTC())) {
             CommandDispatcher dispatcher = new CommandDispatcher(TOPICS, Clock.systemUTC(), Map.of("echo", echo),
                     inline, Runnable::run, log, Optional.empty(), ROOMY, new ReplySender(link, RETRIES,
-                    new Backoff(Duration.ofMillis(5), Duration.ofMillis(20), new Random(0)), Clock.systemUTC()));
-            dispatcher.handle(new FleetLink.Message(TOPICS.command(name), payload, 1, Optional.empty(), Optional.empty()));
+                    new Backoff(Duration.ofMillis(5), Duration.ofMillis(20), new Random(0)), Clock.systemUTC()),
+                    new UnansweredRefusals(events::add, line -> { }, Clock.systemUTC()));
+            dispatcher.handle(new FleetLink.Message(TOPICS.root() + "cmd/" + name, payload, 1, Optional.empty(), Optional.empty()));
         } catch (RuntimeException e) {
             throw new AssertionError("the dispatcher threw " + e, e);
         } finally {
@@ -151,6 +157,28 @@ class CommandParserFuzzTest {
     void handle_anyJson_oneRejectionOrAcceptedThenDone(@ForAll("commands") String json,
             @ForAll("names") String name) {
         oneRejectionOrAcceptedThenDone(send(name, json.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /**
+     * A command name the topic scheme refuses (non-ASCII, control characters, too long) has no
+     * reply topic: no reply, one {@code command-rejected} event instead, its text escaped and
+     * holding nothing of the payload.
+     */
+    @Property
+    void handle_nameWithoutReplyTopic_oneRefusalEventWithoutPayload(@ForAll("unreplyableNames") String name,
+            @ForAll("commands") String json) {
+        String payload = "{\"secret\":\"hunter2\"," + json.substring(Math.min(1, json.length()));
+        List<Map<String, Object>> events = new ArrayList<>();
+
+        List<JsonNode> replies = handle(name, payload.getBytes(StandardCharsets.UTF_8), events);
+
+        assertEquals(List.of(), replies);
+        assertEquals(1, events.size(), events.toString());
+        String text = events.get(0).toString();
+        assertFalse(text.contains("hunter2"), text);
+        assertFalse(text.chars().anyMatch(c -> c < 0x20 || c == 0x7f), text);
+        assertFalse(String.valueOf(events.get(0).get("reason")).isEmpty(), text);
+        assertEquals(1L, events.get(0).get("count"));
     }
 
     /** A well-formed command on a known name is accepted; the same with any field broken is rejected. */
@@ -195,10 +223,18 @@ class CommandParserFuzzTest {
 
     @Provide
     Arbitrary<String> names() {
-        // Names a topic level can carry; a name the topic scheme refuses gets no reply (see the README).
+        // Names a topic level can carry; one the topic scheme refuses: unreplyableNames.
         return Arbitraries.oneOf(Arbitraries.of("echo", "ping", "finetune", ".."),
                 Arbitraries.strings().withChars("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
                         .ofMinLength(1).ofMaxLength(64));
+    }
+
+    @Provide
+    Arbitrary<String> unreplyableNames() {
+        return Arbitraries.oneOf(Arbitraries.of("p\u00efng", "ping\nERROR forged", "\u202eping", "a".repeat(65)),
+                Arbitraries.strings().ofMinLength(1).ofMaxLength(100)
+                        .filter(n -> !n.matches("[A-Za-z0-9._-]{1,64}") && n.indexOf('/') < 0 && n.indexOf('+') < 0
+                                && n.indexOf('#') < 0 && n.indexOf('\0') < 0));
     }
 
     @Provide

@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** The first-connect retry loop, with a scheduler that records delays and runs tasks when told. */
+/** The connect and reconnect loop, with a scheduler that records delays and runs tasks when told. */
 class ConnectLoopTest {
     final List<Duration> delays = new ArrayList<>();
     final Deque<Runnable> due = new ArrayDeque<>();
@@ -73,5 +73,34 @@ class ConnectLoopTest {
 
         assertEquals(1, attempts);
         assertFalse(loop.connected());
+    }
+
+    @Test
+    void lost_afterConnecting_reconnectsAfterTheFirstBackoffDelayThenBacksOffAgain() {
+        loop.start();
+        runDue();
+        delays.clear();
+        failFirst = attempts + 2;
+
+        loop.lost();
+        assertFalse(loop.connected());
+        runDue();
+
+        assertTrue(loop.connected());
+        assertEquals(3, delays.size(), "the reconnect and two retries: " + delays);
+        assertTrue(delays.get(0).toMillis() >= 50 && delays.get(0).toMillis() <= 100, delays.toString());
+        assertTrue(delays.get(2).toMillis() >= 100 && delays.get(2).toMillis() <= 200, delays.toString());
+        assertEquals(0, loop.failures(), "a connection resets the count");
+    }
+
+    @Test
+    void lost_afterStop_noAttempt() {
+        loop.start();
+        runDue();
+        loop.stop();
+
+        loop.lost();
+
+        assertTrue(due.isEmpty());
     }
 }

@@ -33,7 +33,12 @@ final class Observer implements AutoCloseable {
     final BlockingQueue<Received> received = new LinkedBlockingQueue<>();
 
     Observer(Broker broker, String... filters) throws MqttException {
-        client = new MqttClient(broker.uri(), "observer-" + UUID.randomUUID(), new MemoryPersistence());
+        this(broker.uri(), filters);
+    }
+
+    /** @param uri any broker's Paho URI */
+    Observer(String uri, String... filters) throws MqttException {
+        client = new MqttClient(uri, "observer-" + UUID.randomUUID(), new MemoryPersistence());
         MqttConnectionOptions options = new MqttConnectionOptions();
         options.setCleanStart(true);
         client.connect(options);
