@@ -50,4 +50,21 @@ public final class LogOdds {
         double odds = logits[positive] - (max + Math.log(sum));
         return Math.max(-LIMIT, Math.min(LIMIT, odds));
     }
+
+    /** The evidence of N windows: the mean of their scores. */
+    public static double mean(double[] scores) {
+        if (scores.length == 0) {
+            throw new IllegalArgumentException("log-odds: the mean of no windows");
+        }
+        double sum = 0;
+        for (double s : scores) {
+            sum += s;
+        }
+        return sum / scores.length;
+    }
+
+    /** Whether a mean of N windows' scores is alarm evidence at {@code threshold}: strictly above it. */
+    public static boolean above(double mean, double threshold) {
+        return mean > threshold;
+    }
 }

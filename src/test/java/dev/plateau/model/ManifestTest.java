@@ -33,8 +33,7 @@ class ManifestTest {
 
     private Path detectorWith(String alarm) throws Exception {
         TinyModels.Spec spec = TinyModels.window3x8();
-        String manifest = TinyModels.manifest(spec).replace("labels: [healthy, damaged]\n",
-                "labels: [healthy, damaged]\n  positive: damaged\n") + alarm;
+        String manifest = TinyModels.manifest(spec, "damaged") + alarm;
         return TinyModels.bundle(tmp.resolve("d"), spec, manifest);
     }
 
