@@ -20,11 +20,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A raised alarm survives {@code kill -9}: a real {@code plateau run} raises on a deck turning
- * damaged, is killed, and comes back raised, without raising (or telling the fleet) a second time.
- * The broker is unreachable, so the fleet's events stay in the durable outbox to be counted.
+ * The deck-level alarm in a real {@code plateau run}. A raised alarm survives {@code kill -9}: the
+ * daemon raises on a deck turning damaged, is killed, and comes back raised, without raising (or
+ * telling the fleet) a second time; the broker is unreachable, so the fleet's events stay in the
+ * durable outbox to be counted. An alarm on a model that is no detector is a configuration error.
  */
-class AlarmRestartTest {
+class AlarmProcessTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
@@ -119,5 +120,29 @@ class AlarmRestartTest {
         assertEquals(1, raisedEvents().size(), "the fleet hears of the raise once: " + raisedEvents());
         assertTrue(second.lines().stream().noneMatch(l -> l.contains("alarm-raised source=deck")),
                 "raised again after the restart: " + String.join("\n", second.lines()));
+    }
+
+    @Test
+    void run_alarmOnAModelWithoutPositive_exits78NamingTheSourceAndTheModel() throws Exception {
+        Path config = tmp.resolve("device.yaml");
+        Files.writeString(config, """
+                device: {group: test, node: camera}
+                state_dir: %s
+                models:
+                  - {name: fashion, bundle: %s}
+                sources:
+                  - {name: cam, type: replay, model: fashion, path: %s, rate_hz: 1, alarm: {windows: 12}}
+                """.formatted(tmp.resolve("state"), Path.of("models/fashion-cnn").toAbsolutePath(),
+                Path.of("models/fashion-cnn/anchor").toAbsolutePath()));
+        ChildJvm child = ChildJvm.start(Map.of(), "run", "-c", config.toString());
+        try {
+            assertTrue(child.process().waitFor(60, TimeUnit.SECONDS), "still running: " + child.lines());
+            assertEquals(78, child.process().exitValue(), String.join("\n", child.lines()));
+            assertTrue(child.awaitOutputEnd(5));
+            assertTrue(child.lines().stream().anyMatch(l -> l.contains("source cam: alarm needs a two-class model with "
+                    + "output.positive, found model fashion-cnn with labels [t-shirt")), String.join("\n", child.lines()));
+        } finally {
+            child.process().destroyForcibly();
+        }
     }
 }
