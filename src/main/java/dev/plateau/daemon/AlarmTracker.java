@@ -133,10 +133,11 @@ final class AlarmTracker {
                 clock, events);
         t.serve(version, manifest);
         t.restore();
-        Logger.info("alarm {}: mean log-odds of '{}' over {} windows above {} ({}) raises, {} windows at or below "
-                        + "clear; {}", source, manifest.output().positive(), t.window.windows(), t.window.threshold(),
-                t.fromManifest ? "manifest alarm" : "no manifest alarm: the model's own operating point",
-                t.window.clearWindows(), t.window.raised() ? "RAISED since " + t.since : "clear");
+        Logger.info("alarm {}: raised when the mean log-odds of '{}' over {} windows is above {} ({}), cleared after "
+                        + "{} windows at or below it; now {}", source, manifest.output().positive(), t.window.windows(),
+                t.window.threshold(), t.fromManifest ? "the manifest's alarm" : "no manifest alarm: the model's own "
+                        + "operating point", t.window.clearWindows(), t.window.raised() ? "RAISED since " + t.since
+                        : "clear");
         t.updateView();
         return t;
     }

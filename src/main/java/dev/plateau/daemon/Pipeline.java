@@ -61,9 +61,19 @@ final class Pipeline implements InputHandler {
         Logger.info("result source={} model={} v{} file={} label={} score={} latency_us={}", source, model, version,
                 InputNames.of(file), p.label(), String.format("%.3f", p.score()), p.latencyMicros());
         Optional<String> sample = samples.flatMap(store -> keep(store, source, model, version, file, p));
-        alarm.ifPresent(a -> a.observe(version, served.manifest(), p, file, sample));
+        alarm.ifPresent(a -> observe(a, source, version, served, file, sample));
         listener.inferred(source, model, version, file, p);
         return Result.INFERRED;
+    }
+
+    private static void observe(AlarmTracker alarm, String source, int version, ModelSlot.Served served, Path file,
+                                Optional<String> sample) {
+        try {
+            alarm.observe(version, served.manifest(), served.prediction(), file, sample);
+        } catch (RuntimeException e) {
+            // The result stands and the input is filed as inferred; the next window is scored again.
+            Logger.error(e, "alarm {}: window {} not scored", source, InputNames.of(file));
+        }
     }
 
     /** The sample's id in the store, or empty when it could not be kept. */
