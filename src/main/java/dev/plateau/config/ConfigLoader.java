@@ -155,16 +155,31 @@ public final class ConfigLoader {
             // Which keys belong depends on the type: without one, naming them unknown is noise.
             return null;
         }
+        Section alarmSection = s.section("alarm", false);
+        Optional<SourceConfig.Alarm> alarm = alarmSection == null ? Optional.empty() : alarm(alarmSection);
+        // An alarm block that failed has said why; the rest of the source is still read for its own errors.
+        Optional<SourceConfig.Alarm> readable = alarm == null ? Optional.empty() : alarm;
         SourceConfig result = switch (type) {
-            case REPLAY -> replay(s, name, model, s.file("path", true));
-            case DIRECTORY -> directory(s, name, model, s.file("path", true));
-            case MQTT -> mqttSource(s, name, model, fleetBroker);
+            case REPLAY -> replay(s, name, model, s.file("path", true), readable);
+            case DIRECTORY -> directory(s, name, model, s.file("path", true), readable);
+            case MQTT -> mqttSource(s, name, model, fleetBroker, readable);
         };
         s.finish();
-        return result;
+        return alarm == null ? null : result;
     }
 
-    private static SourceConfig replay(Section s, String name, String model, Path path) {
+    /** A source's {@code alarm} block, or null (with the errors) when a value is wrong. */
+    private static Optional<SourceConfig.Alarm> alarm(Section s) {
+        int errors = s.errorCount();
+        Integer windows = s.integer("windows", 1, SourceConfig.Alarm.MAX_WINDOWS, SourceConfig.Alarm.DEFAULT_WINDOWS);
+        Integer clear = s.integer("clear_windows", 1, SourceConfig.Alarm.MAX_CLEAR_WINDOWS,
+                SourceConfig.Alarm.DEFAULT_CLEAR_WINDOWS);
+        s.finish();
+        return s.errorCount() > errors ? null : Optional.of(new SourceConfig.Alarm(windows, clear));
+    }
+
+    private static SourceConfig replay(Section s, String name, String model, Path path,
+                                       Optional<SourceConfig.Alarm> alarm) {
         Double rate = s.number("rate_hz", 0.001, 1000.0, true, null);
         Boolean shuffle = s.bool("shuffle", false);
         Integer seed = s.integer("seed", 0, Integer.MAX_VALUE, 0);
@@ -175,10 +190,11 @@ public final class ConfigLoader {
         if (name == null || model == null || path == null || rate == null) {
             return null;
         }
-        return new SourceConfig.Replay(name, model, path, rate, shuffle, seed);
+        return new SourceConfig.Replay(name, model, path, rate, shuffle, seed, alarm);
     }
 
-    private static SourceConfig directory(Section s, String name, String model, Path path) {
+    private static SourceConfig directory(Section s, String name, String model, Path path,
+                                          Optional<SourceConfig.Alarm> alarm) {
         Integer poll = s.integer("poll_ms", 10, 3_600_000, 500);
         Integer settle = s.integer("settle_ms", 0, 600_000, 200);
         if (path != null && Files.exists(path) && !Files.isDirectory(path)) {
@@ -188,10 +204,11 @@ public final class ConfigLoader {
         if (name == null || model == null || path == null) {
             return null;
         }
-        return new SourceConfig.Directory(name, model, path, poll, settle);
+        return new SourceConfig.Directory(name, model, path, poll, settle, alarm);
     }
 
-    private static SourceConfig mqttSource(Section s, String name, String model, boolean fleetBroker) {
+    private static SourceConfig mqttSource(Section s, String name, String model, boolean fleetBroker,
+                                           Optional<SourceConfig.Alarm> alarm) {
         String topic = s.string("topic", true);
         if (topic != null && !validFilter(topic)) {
             s.error("topic", "not an MQTT topic filter: '" + topic + "' (levels split by '/', '+' and '#' only as "
@@ -207,7 +224,7 @@ public final class ConfigLoader {
         if (name == null || model == null || topic == null) {
             return null;
         }
-        return new SourceConfig.Mqtt(name, model, topic, Optional.ofNullable(broker), qos, queue);
+        return new SourceConfig.Mqtt(name, model, topic, Optional.ofNullable(broker), qos, queue, alarm);
     }
 
     private static boolean validFilter(String topic) {

@@ -11,19 +11,14 @@ import dev.plateau.fleet.CommandRejectedException;
 import dev.plateau.fleet.Fleet;
 import dev.plateau.fleet.FleetSettings;
 import dev.plateau.fleet.Outbox;
-import dev.plateau.fleet.TopicSubscriber;
 import dev.plateau.inference.InferenceEngine;
 import dev.plateau.inference.ModelStats;
 import dev.plateau.inference.OrtRuntime;
-import dev.plateau.sensor.DirectorySource;
-import dev.plateau.sensor.MqttSource;
-import dev.plateau.sensor.ReplaySource;
 import dev.plateau.sensor.Source;
 import dev.plateau.store.Disk;
 import dev.plateau.store.ModelStore;
 import dev.plateau.store.ProbationPolicy;
 import dev.plateau.store.SampleStore;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -53,8 +48,8 @@ public final class Daemon implements AutoCloseable {
     /** How often the daemon looks for a newly activated version; `plateau models activate` takes effect within it. */
     static final Duration STORE_POLL = Duration.ofSeconds(2);
     private static final int KEEP_VERSIONS = 5;
-    /** What the daemon writes under the state directory besides it: models, samples, events, keys. */
-    private static final List<String> STATE_PARTS = List.of("models", "samples", "outbox", "keys");
+    /** What the daemon writes under the state directory besides it: models, samples, events, keys, alarms. */
+    private static final List<String> STATE_PARTS = List.of("models", "samples", "outbox", "keys", AlarmTracker.DIR);
     private static final Duration STATS_PERIOD = Duration.ofSeconds(60);
     private static final Duration STATUS_PERIOD = Duration.ofSeconds(30);
 
@@ -66,6 +61,7 @@ public final class Daemon implements AutoCloseable {
     private final Map<String, ModelSlot> slots = new LinkedHashMap<>();
     private final List<Source> sources = new ArrayList<>();
     private final List<Progress> progress = new ArrayList<>();
+    private final Alarms alarms;
     private volatile List<ModelSlot> running = List.of();
     private Optional<SampleStore> samples = Optional.empty();
     /** The configuration file as last (re)loaded; models, sources and the like stay as started. */
@@ -102,6 +98,8 @@ public final class Daemon implements AutoCloseable {
         this.monotonic = monotonic;
         this.systemd = systemd;
         this.stallLimit = stallLimit;
+        this.alarms = new Alarms(config.stateDir(), clock, AlarmTracker.Events.fleet(config.mqtt().isPresent(),
+                () -> fleet));
     }
 
     /**
@@ -140,19 +138,11 @@ public final class Daemon implements AutoCloseable {
             reports = new InputReports(InputReports.Sink.fleet(() -> fleet), clock, live.publishResults());
             scheduler = Executors.newScheduledThreadPool(2, named("plateau-sources"));
             for (SourceConfig sc : config.sources()) {
-                Progress marks = new Progress(sc.name(), period(sc), monotonic);
-                ProgressHandler handler = new ProgressHandler(new Pipeline(slots.get(sc.model()), samples, reports,
-                        sampleHealth), marks);
-                SourceScheduler view = new SourceScheduler(scheduler, marks);
-                Source source;
-                if (sc instanceof SourceConfig.Replay r) {
-                    source = new ReplaySource(r, handler, view);
-                } else if (sc instanceof SourceConfig.Directory d) {
-                    source = new DirectorySource(d, handler, view, clock);
-                } else {
-                    source = new MqttSource((SourceConfig.Mqtt) sc, subscriber((SourceConfig.Mqtt) sc), handler, view,
-                            config.stateDir());
-                }
+                Progress marks = new Progress(sc.name(), Sources.period(sc), monotonic);
+                ModelSlot slot = slots.get(sc.model());
+                ProgressHandler handler = new ProgressHandler(new Pipeline(slot, samples, reports, sampleHealth,
+                        alarms.track(sc, slot)), marks);
+                Source source = Sources.create(sc, config, handler, new SourceScheduler(scheduler, marks), clock);
                 sources.add(source);
                 progress.add(marks);
                 source.start();
@@ -174,6 +164,7 @@ public final class Daemon implements AutoCloseable {
                 handlers.put("set-config", this::setConfig);
                 fleet = Fleet.start(settings, this::health, handlers);
             }
+            alarms.announcePending();
         } catch (RuntimeException e) {
             close();
             throw e;
@@ -211,29 +202,6 @@ public final class Daemon implements AutoCloseable {
                         systemd.enabled() ? " requested" : " (no notify socket)", interval.toSeconds()));
     }
 
-    /**
-     * An MQTT source's client: on the broker it names, anonymously, or else on the fleet broker
-     * with the fleet link's credentials and TLS.
-     */
-    private MqttSource.Subscriber subscriber(SourceConfig.Mqtt source) {
-        Optional<MqttConfig> fleetMqtt = config.mqtt();
-        URI broker = source.broker().or(() -> fleetMqtt.map(MqttConfig::broker)).orElseThrow(
-                () -> new IllegalArgumentException("source " + source.name() + ": no broker and no mqtt section"));
-        Optional<MqttConfig> credentials = source.broker().isPresent() ? Optional.empty() : fleetMqtt;
-        String clientId = fleetMqtt.map(MqttConfig::clientId).orElse("plateau-" + config.device().node())
-                + "-source-" + source.name();
-        return payloads -> TopicSubscriber.start(broker, credentials, clientId, source.topic(), source.qos(), payloads);
-    }
-
-    /** How often a source is scheduled to run: what its progress is measured against. */
-    private static Duration period(SourceConfig source) {
-        if (source instanceof SourceConfig.Replay r) {
-            return Duration.ofNanos(Math.max(1_000, Math.round(1_000_000_000 / r.rateHz())));
-        }
-        return source instanceof SourceConfig.Directory d ? Duration.ofMillis(d.pollMillis())
-                : Duration.ofMillis(MqttSource.DRAIN_MILLIS);
-    }
-
     /** One line for {@code systemctl status}; takes no lock, so the watchdog never waits on {@link #close()}. */
     private String summary() {
         long inferred = 0;
@@ -246,7 +214,7 @@ public final class Daemon implements AutoCloseable {
             errors += s.errors();
         }
         return "running: " + running.size() + " model(s), " + progress.size() + " source(s); " + inferred
-                + " inferred, " + rejected + " rejected, " + errors + " errors";
+                + " inferred, " + rejected + " rejected, " + errors + " errors" + alarms.summary();
     }
 
     /** A decision for the fleet's durable outbox; without a broker configured, the log is the record. */
@@ -273,6 +241,10 @@ public final class Daemon implements AutoCloseable {
             SampleHealth kept = sampleHealth;
             if (kept != null && samples.isPresent()) {
                 m.put("samples", kept.view(slot.name()));
+            }
+            Map<String, Object> alarm = alarms.view(slot.name());
+            if (!alarm.isEmpty()) {
+                m.put("alarms", alarm);
             }
             FleetCommands commands = fleetCommands;
             if (commands != null) {
@@ -458,6 +430,7 @@ public final class Daemon implements AutoCloseable {
             }
         }
         logStats();
+        alarms.checkpoint();
         slots.values().forEach(ModelSlot::close);
         Logger.info("plateau stopped");
     }

@@ -8,6 +8,7 @@ import dev.plateau.inference.ModelStats;
 import dev.plateau.inference.Prediction;
 import dev.plateau.inference.SampleDirectory;
 import dev.plateau.model.BundleException;
+import dev.plateau.model.Manifest;
 import dev.plateau.model.ModelBundle;
 import dev.plateau.store.FigureCounter;
 import dev.plateau.store.Figures;
@@ -111,13 +112,19 @@ final class ModelSlot implements AutoCloseable {
         return next;
     }
 
+    /** One classification and the version, with its manifest, that made it. */
+    record Served(Prediction prediction, int version, Manifest manifest) {}
+
     /** Classifies one file on the active version; a swap waits for this call to finish. */
-    Prediction infer(Path file) throws InputRejectedException {
+    Served infer(Path file) throws InputRejectedException {
         Prediction p = null;
         InferenceException failure = null;
         lock.readLock().lock();
+        // Read under the lock, which a swap holds to change both: the version is the one that infers.
+        InferenceEngine used = engine;
+        int served = version;
         try {
-            p = engine.infer(file);
+            p = used.infer(file);
         } catch (InferenceException e) {
             failure = e;
         } finally {
@@ -128,7 +135,7 @@ final class ModelSlot implements AutoCloseable {
         if (failure != null) {
             throw failure;
         }
-        return p;
+        return new Served(p, served, used.manifest());
     }
 
     private synchronized void observed(Prediction p) {

@@ -13,8 +13,9 @@ import java.util.Optional;
 import org.tinylog.Logger;
 
 /**
- * Infers one source's inputs on its model and sends results to the log, the sample store and a
- * {@link Listener} (the fleet's result topic and input-rejected events).
+ * Infers one source's inputs on its model and sends results to the log, the sample store, the
+ * source's deck-level alarm (when it has one) and a {@link Listener} (the fleet's result topic
+ * and input-rejected events).
  */
 final class Pipeline implements InputHandler {
     /** Told of every outcome, on the source's thread; must return quickly. */
@@ -28,45 +29,64 @@ final class Pipeline implements InputHandler {
     private final Optional<SampleStore> samples;
     private final Listener listener;
     private final SampleHealth sampleHealth;
+    private final Optional<AlarmTracker> alarm;
 
-    Pipeline(ModelSlot slot, Optional<SampleStore> samples, Listener listener, SampleHealth sampleHealth) {
+    Pipeline(ModelSlot slot, Optional<SampleStore> samples, Listener listener, SampleHealth sampleHealth,
+             Optional<AlarmTracker> alarm) {
         this.slot = slot;
         this.samples = samples;
         this.listener = listener;
         this.sampleHealth = sampleHealth;
+        this.alarm = alarm;
     }
 
     @Override
     public Result handle(String source, Path file) {
         String model = slot.name();
-        int version = slot.version();
-        Prediction p;
+        ModelSlot.Served served;
         try {
-            p = slot.infer(file);
+            served = slot.infer(file);
         } catch (InputRejectedException e) {
             Logger.warn("input-rejected source={} model={} reason={}: {}", source, model, e.reason().label(),
                     e.getMessage());
             listener.rejected(source, model, e.reason(), e.getMessage());
             return new Result(Outcome.REJECTED, e.reason().label() + ": " + e.getMessage());
         } catch (InferenceException e) {
-            Logger.error(e, "inference-failed source={} model={} v{} file={}", source, model, version,
+            Logger.error(e, "inference-failed source={} model={} v{} file={}", source, model, slot.version(),
                     InputNames.path(file));
             return new Result(Outcome.FAILED, e.getMessage());
         }
+        Prediction p = served.prediction();
+        int version = served.version();
         Logger.info("result source={} model={} v{} file={} label={} score={} latency_us={}", source, model, version,
                 InputNames.of(file), p.label(), String.format("%.3f", p.score()), p.latencyMicros());
-        samples.ifPresent(store -> keep(store, source, model, version, file, p));
+        Optional<String> sample = samples.flatMap(store -> keep(store, source, model, version, file, p));
+        alarm.ifPresent(a -> observe(a, source, version, served, file, sample));
         listener.inferred(source, model, version, file, p);
         return Result.INFERRED;
     }
 
-    private void keep(SampleStore store, String source, String model, int version, Path file, Prediction p) {
+    private static void observe(AlarmTracker alarm, String source, int version, ModelSlot.Served served, Path file,
+                                Optional<String> sample) {
         try {
-            store.add(model, version, source, file, p);
+            alarm.observe(version, served.manifest(), served.prediction(), file, sample);
+        } catch (RuntimeException e) {
+            // The result stands and the input is filed as inferred; the next window is scored again.
+            Logger.error(e, "alarm {}: window {} not scored", source, InputNames.of(file));
+        }
+    }
+
+    /** The sample's id in the store, or empty when it could not be kept. */
+    private Optional<String> keep(SampleStore store, String source, String model, int version, Path file,
+                                  Prediction p) {
+        try {
+            String id = store.add(model, version, source, file, p);
             sampleHealth.stored(model);
+            return Optional.of(id);
         } catch (UncheckedIOException | StoreException e) {
             // A full disk must not stop inference; the result was already logged.
             sampleHealth.failed(model, e);
+            return Optional.empty();
         }
     }
 }

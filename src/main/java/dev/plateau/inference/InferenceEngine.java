@@ -60,6 +60,8 @@ public final class InferenceEngine implements AutoCloseable {
     private final Map<String, OnnxTensor> inputs;
     private final Map<String, OnnxTensor> outputs;
     private final float[] probabilities;
+    /** The output logits as the last run left them, copied out of the direct buffer. */
+    private final float[] rawLogits;
     private final ModelStats stats = new ModelStats();
     private final long deadlineNanos;
     private final OrtSession.RunOptions runOptions;
@@ -82,6 +84,7 @@ public final class InferenceEngine implements AutoCloseable {
         this.input = OrtRuntime.direct(manifest.input().sampleSize());
         this.logits = OrtRuntime.direct(classes);
         this.probabilities = new float[classes];
+        this.rawLogits = new float[classes];
         long[] inputShape = OrtRuntime.batchOfOne(manifest.input().shape());
         // Tensors over direct buffers share their memory with ORT, so writing the buffer is
         // writing the tensor: no copy and no new tensor per call.
@@ -242,8 +245,9 @@ public final class InferenceEngine implements AutoCloseable {
         int top = runPrepared(name);
         long micros = (System.nanoTime() - start) / 1000;
         stats.inferred(micros);
+        logits.get(0, rawLogits);
         return new Prediction(manifest.output().labels().get(top), top, probabilities[top],
-                manifest.output().labels(), probabilities, micros);
+                manifest.output().labels(), probabilities, rawLogits, micros);
     }
 
     /**

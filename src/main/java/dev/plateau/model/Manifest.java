@@ -2,6 +2,7 @@ package dev.plateau.model;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.plateau.config.Checks;
+import dev.plateau.config.SourceConfig;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +20,7 @@ public record Manifest(
         Output output,
         Head head,
         Baseline baseline,
+        Alarm alarm,
         Map<String, Object> provenance) {
 
     public enum Task {
@@ -41,6 +43,10 @@ public record Manifest(
         Checks.present("task", task);
         Checks.present("input", input);
         Checks.present("output", output);
+        if (alarm != null && (output.labels().size() != 2 || output.positive() == null)) {
+            throw new IllegalArgumentException("alarm: needs a two-class detector with output.positive, found labels "
+                    + output.labels() + (output.positive() == null ? " and no output.positive" : ""));
+        }
         provenance = provenance == null ? Map.of() : Map.copyOf(provenance);
     }
 
@@ -50,6 +56,11 @@ public record Manifest(
 
     public Optional<Baseline> baselineFigures() {
         return Optional.ofNullable(baseline);
+    }
+
+    /** The deck-level alarm's operating point, when site calibration has set one. */
+    public Optional<Alarm> alarmSpec() {
+        return Optional.ofNullable(alarm);
     }
 
     public int classCount() {
@@ -171,6 +182,32 @@ public record Manifest(
     public record Head(String embedding) {
         public Head {
             Checks.notBlank("head.embedding", embedding);
+        }
+    }
+
+    /**
+     * The operating point of a detector's deck-level alarm: raise when the mean per-window
+     * log-odds of {@code output.positive} over the last {@code windows} windows is above
+     * {@code threshold}. Written by site calibration; {@code false_alarm_rate} is the block
+     * false-alarm rate the threshold was chosen for, kept for the record.
+     */
+    public record Alarm(Integer windows, Double threshold, Double falseAlarmRate) {
+        public Alarm {
+            Checks.present("alarm.windows", windows);
+            Checks.inRange("alarm.windows", windows, 1, SourceConfig.Alarm.MAX_WINDOWS);
+            Checks.present("alarm.threshold", threshold);
+            if (!Double.isFinite(threshold)) {
+                throw new IllegalArgumentException("alarm.threshold: expected a finite number (mean log-odds), found "
+                        + threshold);
+            }
+            if (falseAlarmRate != null && !(falseAlarmRate > 0 && falseAlarmRate < 1)) {
+                throw new IllegalArgumentException("alarm.false_alarm_rate: expected a rate with 0 < rate < 1, found "
+                        + falseAlarmRate);
+            }
+        }
+
+        public Optional<Double> falseAlarmRateFigure() {
+            return Optional.ofNullable(falseAlarmRate);
         }
     }
 

@@ -9,6 +9,7 @@ import dev.plateau.inference.InputRejectedException;
 import dev.plateau.inference.OrtRuntime;
 import dev.plateau.inference.Prediction;
 import dev.plateau.inference.SampleDirectory;
+import dev.plateau.model.Manifest;
 import dev.plateau.model.ModelBundle;
 import dev.plateau.model.NoveltyGraph;
 import dev.plateau.store.ModelStore;
@@ -18,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
@@ -25,6 +27,10 @@ import java.util.stream.Stream;
  * of the graph (plus the novelty score, if fitted), the manifest with its provenance, the anchor
  * set, the report and the chart; then runs the written file in ONNX Runtime and checks that it
  * is the model the gate passed. Rejected runs leave only a report under {@code reports/}.
+ *
+ * <p>The manifest is the parent's with a new version and provenance, and without the parent's
+ * baseline. Its {@code alarm} section is kept as it is, unless {@link #withAlarm} sets a new one:
+ * a calibration that changes what the scores mean sets the operating point it chose for them.
  */
 final class CandidateWriter {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
@@ -36,11 +42,22 @@ final class CandidateWriter {
     private final ModelBundle bundle;
     private final ModelStore store;
     private final Clock clock;
+    private final Optional<Manifest.Alarm> alarm;
 
     CandidateWriter(ModelBundle bundle, ModelStore store, Clock clock) {
+        this(bundle, store, clock, Optional.empty());
+    }
+
+    private CandidateWriter(ModelBundle bundle, ModelStore store, Clock clock, Optional<Manifest.Alarm> alarm) {
         this.bundle = bundle;
         this.store = store;
         this.clock = clock;
+        this.alarm = alarm;
+    }
+
+    /** A writer whose versions carry {@code alarm} as their manifest's {@code alarm} section. */
+    CandidateWriter withAlarm(Manifest.Alarm alarm) {
+        return new CandidateWriter(bundle, store, clock, Optional.of(alarm));
     }
 
     /**
@@ -134,10 +151,8 @@ final class CandidateWriter {
     }
 
     private void writeManifest(Path dir, int version, TuneReport report, TuningConfig settings) throws IOException {
-        ObjectNode manifest = (ObjectNode) YAML.readTree(bundle.dir().resolve(ModelBundle.MANIFEST_FILE).toFile());
-        manifest.put("version", version);
-        // The parent's baseline was measured on its own weights; this version's is measured anew.
-        manifest.remove("baseline");
+        ObjectNode manifest = rewrite((ObjectNode) YAML.readTree(bundle.dir().resolve(ModelBundle.MANIFEST_FILE)
+                .toFile()), version, alarm);
         ObjectNode provenance = manifest.putObject("provenance");
         provenance.put("fine_tuned_from", bundle.manifest().name() + " v" + bundle.manifest().version());
         provenance.put("parent_sha256", report.baseModelSha256());
@@ -145,7 +160,30 @@ final class CandidateWriter {
         provenance.put("seed", settings.seed());
         provenance.set("hyperparameters", YAML.valueToTree(settings.asMap()));
         provenance.set("data", report.toTree().get("data"));
-        YAML.writeValue(dir.resolve(ModelBundle.MANIFEST_FILE).toFile(), manifest);
+        Files.writeString(dir.resolve(ModelBundle.MANIFEST_FILE), yaml(manifest));
+    }
+
+    /**
+     * The parent's manifest tree as version {@code version}'s: without the parent's baseline (it
+     * was measured on the parent's weights; this version's is measured anew), with {@code alarm}
+     * when given and otherwise the parent's {@code alarm} section as it was.
+     */
+    static ObjectNode rewrite(ObjectNode parent, int version, Optional<Manifest.Alarm> alarm) {
+        ObjectNode manifest = parent.deepCopy();
+        manifest.put("version", version);
+        manifest.remove("baseline");
+        alarm.ifPresent(a -> {
+            ObjectNode section = manifest.putObject("alarm");
+            section.put("windows", a.windows());
+            section.put("threshold", a.threshold());
+            a.falseAlarmRateFigure().ifPresent(rate -> section.put("false_alarm_rate", rate));
+        });
+        return manifest;
+    }
+
+    /** The manifest tree as {@code manifest.yaml} text, as {@link #write} writes it. */
+    static String yaml(ObjectNode manifest) throws IOException {
+        return YAML.writeValueAsString(manifest);
     }
 
     private void copyAnchors(Path dir) throws IOException {

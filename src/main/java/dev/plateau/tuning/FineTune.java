@@ -5,6 +5,7 @@ import dev.plateau.inference.OrtRuntime;
 import dev.plateau.inference.SampleDirectory;
 import dev.plateau.model.HeadGraph;
 import dev.plateau.model.HeadLayer;
+import dev.plateau.model.Manifest;
 import dev.plateau.model.ModelBundle;
 import dev.plateau.model.NoveltyGraph;
 import dev.plateau.store.ModelStore;
@@ -116,6 +117,11 @@ public final class FineTune {
                 clock.millis() - started, config);
         String chart = Chart.svg(run.epochs(), run.bestEpoch(), key(run.reason()));
         CandidateWriter writer = new CandidateWriter(bundle, store, clock);
+        if (site != null) {
+            // The calibration changed what the scores mean: its deck-level threshold goes with them.
+            writer = writer.withAlarm(new Manifest.Alarm(site.alarm().windows(), site.alarm().threshold(),
+                    site.alarm().falseAlarmRate()));
+        }
         if (!accepted) {
             writer.writeRejected(report, chart);
             return new Outcome(false, reason, report, null);

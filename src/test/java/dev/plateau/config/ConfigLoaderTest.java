@@ -66,6 +66,39 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void read_sourceWithoutAlarm_hasNone() throws IOException {
+        assertTrue(read(valid()).sources().get(0).alarm().isEmpty());
+    }
+
+    @Test
+    void read_sourceAlarm_readsWindowsAndClearWindows() throws IOException {
+        DeviceConfig c = read(valid() + "    alarm: {windows: 24, clear_windows: 36}\n");
+        assertEquals(new SourceConfig.Alarm(24, 36), c.sources().get(0).alarm().orElseThrow());
+    }
+
+    @Test
+    void read_emptySourceAlarm_appliesTheDocumentedDefaults() throws IOException {
+        SourceConfig.Alarm alarm = read(valid() + "    alarm: {}\n").sources().get(0).alarm().orElseThrow();
+        assertEquals(new SourceConfig.Alarm(SourceConfig.Alarm.DEFAULT_WINDOWS, SourceConfig.Alarm.DEFAULT_CLEAR_WINDOWS),
+                alarm);
+        assertEquals(new SourceConfig.Alarm(12, 60), alarm);
+    }
+
+    @Test
+    void read_badSourceAlarm_namesEachValueAndTheAllowedRange() {
+        List<String> errors = errors(valid() + "    alarm: {windows: 0, clear_windows: 99999, target: 0.01}\n");
+        assertAll(
+                () -> assertEquals(3, errors.size(), errors.toString()),
+                () -> assertTrue(errors.contains("sources[0].alarm.windows: out of range (0, allowed 1..720) (14:22)"),
+                        errors.toString()),
+                () -> assertTrue(errors.contains(
+                        "sources[0].alarm.clear_windows: out of range (99999, allowed 1..17280) (14:40)"), errors.toString()),
+                () -> assertTrue(errors.stream().anyMatch(e -> e.startsWith(
+                        "sources[0].alarm.target: unknown key, expected one of [clear_windows, windows]")),
+                        errors.toString()));
+    }
+
+    @Test
     void read_unknownKey_namesItWithLineAndTheKnownKeys() {
         List<String> errors = errors(valid() + "colour: blue\n");
         assertEquals(1, errors.size(), errors.toString());

@@ -47,7 +47,8 @@ class FrozenSourceTest {
     }
 
     private DirectorySource inbox(InputHandler handler, Progress progress) {
-        SourceConfig.Directory config = new SourceConfig.Directory("inbox", "m", tmp.resolve("inbox"), 20, 0);
+        SourceConfig.Directory config = new SourceConfig.Directory("inbox", "m", tmp.resolve("inbox"), 20, 0,
+                Optional.empty());
         return new DirectorySource(config, new ProgressHandler(handler, progress), new SourceScheduler(pool, progress),
                 clock);
     }

@@ -65,7 +65,8 @@ class InputReportsTest {
     @Test
     void inferred_publishesOnlyWhenSwitchedOn() {
         InputReports reports = new InputReports(sink, new ManualClock(), false);
-        Prediction p = new Prediction("bag", 1, 0.9f, List.of("shirt", "bag"), new float[] {0.1f, 0.9f}, 120);
+        Prediction p = new Prediction("bag", 1, 0.9f, List.of("shirt", "bag"), new float[] {0.1f, 0.9f},
+                new float[] {-1.1f, 1.1f}, 120);
         reports.inferred("cam", "m", 3, Path.of("in/a.png"), p);
         assertEquals(0, results.size());
         reports.publishResults(true);

@@ -46,7 +46,8 @@ class SampleHealthTest {
             Path input = Files.write(tmp.resolve("big.png"), new byte[2 << 20]);
             SampleHealth health = new SampleHealth(new ManualClock(), Duration.ofSeconds(60));
             try {
-                store.add("m", 0, "cam", input, new Prediction("a", 0, 1f, List.of("a"), new float[] {1f}, 1));
+                store.add("m", 0, "cam", input, new Prediction("a", 0, 1f, List.of("a"),
+                        new float[] {1f}, new float[] {0f}, 1));
             } catch (RuntimeException e) {
                 health.failed("m", e);
             }

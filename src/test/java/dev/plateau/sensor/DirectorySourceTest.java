@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.stream.Stream;
@@ -41,7 +42,7 @@ class DirectorySourceTest {
     }
 
     private DirectorySource source(InputHandler handler, Clock clock) {
-        SourceConfig.Directory config = new SourceConfig.Directory("inbox", "m", inbox, 100, 1000);
+        SourceConfig.Directory config = new SourceConfig.Directory("inbox", "m", inbox, 100, 1000, Optional.empty());
         return new DirectorySource(config, handler, unused, clock);
     }
 

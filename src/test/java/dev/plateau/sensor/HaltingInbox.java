@@ -3,6 +3,7 @@ package dev.plateau.sensor;
 import dev.plateau.config.SourceConfig;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 
@@ -15,7 +16,8 @@ public final class HaltingInbox {
 
     public static void main(String[] args) {
         ScheduledExecutorService unused = Executors.newSingleThreadScheduledExecutor();
-        SourceConfig.Directory config = new SourceConfig.Directory("inbox", "m", Path.of(args[0]), 50, 0);
+        SourceConfig.Directory config = new SourceConfig.Directory("inbox", "m", Path.of(args[0]), 50, 0,
+                Optional.empty());
         new DirectorySource(config, (source, file) -> {
             System.out.println("handling " + file.getFileName());
             System.out.flush();

@@ -82,7 +82,8 @@ class DiskFullTest {
     void sampleStore_fullDisk_refusesNamingNoSpaceAndLeavesNoDebris() throws Exception {
         SampleStore samples = SampleStore.open(state, 100, new ManualClock());
         Path input = Files.write(tmp.resolve("in.png"), new byte[64 << 10]);
-        Prediction p = new Prediction("a", 0, 0.9f, List.of("a", "b"), new float[] {0.9f, 0.1f}, 10);
+        Prediction p = new Prediction("a", 0, 0.9f, List.of("a", "b"), new float[] {0.9f, 0.1f},
+                new float[] {1.1f, -1.1f}, 10);
         samples.add("m", 0, "cam", input, p);
         Mounts.fill(state);
 

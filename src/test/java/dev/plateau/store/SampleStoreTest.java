@@ -21,7 +21,8 @@ class SampleStoreTest {
     Path tmp;
 
     private final Clock clock = Clock.fixed(Instant.parse("2026-11-24T12:00:00Z"), ZoneOffset.UTC);
-    private final Prediction prediction = new Prediction("a", 0, 0.9f, List.of("a", "b"), new float[] {0.9f, 0.1f}, 12);
+    private final Prediction prediction = new Prediction("a", 0, 0.9f, List.of("a", "b"), new float[] {0.9f, 0.1f},
+            new float[] {1.1f, -1.1f}, 12);
 
     private Path input(String name) throws IOException {
         return Files.writeString(tmp.resolve(name), "data-" + name);

@@ -111,6 +111,12 @@ public final class TinyModels {
                 + "head:\n  embedding: embedding\n";
     }
 
+    /** As {@link #manifest}, naming {@code positive} as {@code output.positive}: a detector's manifest. */
+    public static String manifest(Spec s, String positive) {
+        String labels = "  labels: " + s.labels().stream().collect(Collectors.joining(", ", "[", "]")) + "\n";
+        return manifest(s).replace(labels, labels + "  positive: " + positive + "\n");
+    }
+
     /** Writes a complete bundle for {@code s} into {@code dir}. */
     public static Path bundle(Path dir, Spec s) throws IOException {
         return bundle(dir, s, manifest(s));
