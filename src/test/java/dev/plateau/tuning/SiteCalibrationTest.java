@@ -60,7 +60,7 @@ class SiteCalibrationTest {
         assertFalse(first.report().site().blinding().blinded(), first.report().site().blinding().reason());
 
         // A later season or a moved sensor: the calibrated bundle calibrated again, not the shipped one.
-        FineTune.Outcome second = tune(first.bundle(), state, healthy(tmp.resolve("deck24"), 600, 24), Map.of());
+        FineTune.Outcome second = tune(first.bundle(), state, healthy(tmp.resolve("deck34"), 600, 34), Map.of());
         assertTrue(second.accepted(), second.reason());
         assertEquals(3, ModelBundle.open(second.bundle()).manifest().version());
 
@@ -69,7 +69,7 @@ class SiteCalibrationTest {
         assertEquals(1, combiners, "one calibration in the graph, the first one replaced");
         ModelBundle bundle = ModelBundle.open(second.bundle());
         try (InferenceEngine engine = InferenceEngine.load(bundle, OrtRuntime.environment(1), 0)) {
-            Prediction p = engine.infer(tmp.resolve("deck24/healthy/00000.csv"));
+            Prediction p = engine.infer(tmp.resolve("deck34/healthy/00000.csv"));
             assertTrue(Float.isFinite(p.score(0)) && Float.isFinite(p.score(1)));
         }
         ModelStore store = new ModelStore(state);
