@@ -160,6 +160,7 @@ final class AlarmTracker {
         version = next;
         scoring = detector(manifest);
         if (!scoring) {
+            window.reset();
             Logger.error("alarm {}: model {} v{} has no positive class (labels {}); its windows are not scored, the "
                     + "alarm stays {}", source, model, next, manifest.output().labels(), raised ? "raised" : "clear");
             return;
