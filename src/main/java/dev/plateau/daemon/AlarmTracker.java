@@ -38,8 +38,9 @@ import org.tinylog.Logger;
  * every raise and clear, at every model version change, and otherwise every
  * {@link #CHECKPOINT_WINDOWS} windows. A raised alarm is never lost; the newest scores since the
  * last write (at most 11, about a minute of 5.12 s windows) and as much of a clear count are. An
- * event is kept in the state file until the fleet link has stored it in its outbox, so a kill
- * between the two sends it again after the restart (same {@code alarm_id}: the fleet can tell).
+ * event is kept in the state file, with its {@code eventId}, until the fleet link has stored it in
+ * its outbox; a kill between the two hands it over again after the restart under the same
+ * {@code eventId}, which the outbox keeps once and the fleet de-duplicates on.
  *
  * <p>Scores of different model versions are not comparable: a new version (activation or
  * rollback) empties the window, and a raised alarm stays raised until the new version's evidence
@@ -63,15 +64,18 @@ final class AlarmTracker {
 
     /** Where alarm events go. */
     interface Events {
-        /** True when the event is stored for the fleet, or there is no fleet (the log is the record). */
-        boolean send(String type, Map<String, Object> body);
+        /**
+         * True when the event is stored for the fleet, or there is no fleet (the log is the record).
+         * The same {@code eventId} may come again after a crash.
+         */
+        boolean send(String type, String eventId, Map<String, Object> body);
 
         /**
          * Into the fleet link's durable outbox as decisions; with {@code configured} false there is
          * no fleet, and while {@code fleet} supplies null (still starting) an event waits.
          */
         static Events fleet(boolean configured, Supplier<Fleet> fleet) {
-            return (type, body) -> {
+            return (type, eventId, body) -> {
                 if (!configured) {
                     return true;
                 }
@@ -79,14 +83,18 @@ final class AlarmTracker {
                 if (link == null) {
                     return false;
                 }
-                link.event(type, Outbox.Kind.DECISION, body);
+                link.event(type, Outbox.Kind.DECISION, body, eventId);
                 return true;
             };
         }
     }
 
     /** An event not yet taken by {@link Events}. */
-    private record Pending(String type, ObjectNode body) {}
+    private record Pending(String type, String eventId, ObjectNode body) {
+        Pending(String type, ObjectNode body) {
+            this(type, UUID.randomUUID().toString(), body);
+        }
+    }
 
     private final String source;
     private final String model;
@@ -152,6 +160,7 @@ final class AlarmTracker {
         version = next;
         scoring = detector(manifest);
         if (!scoring) {
+            window.reset();
             Logger.error("alarm {}: model {} v{} has no positive class (labels {}); its windows are not scored, the "
                     + "alarm stays {}", source, model, next, manifest.output().labels(), raised ? "raised" : "clear");
             return;
@@ -250,7 +259,7 @@ final class AlarmTracker {
             Pending next = pending.get(0);
             boolean taken;
             try {
-                taken = events.send(next.type(), JSON.convertValue(next.body(), BODY));
+                taken = events.send(next.type(), next.eventId(), JSON.convertValue(next.body(), BODY));
             } catch (RuntimeException e) {
                 // The outbox could not store it (a full disk): it stays pending and is tried at the next window.
                 Logger.warn("alarm {}: {} event not stored yet, tried again at the next window: {}", source,
@@ -332,7 +341,8 @@ final class AlarmTracker {
         state.put("below", window.below());
         state.set("scores", scoresJson(window.scores()));
         ArrayNode queued = state.putArray("pending");
-        pending.forEach(p -> queued.addObject().put("type", p.type()).set("body", p.body()));
+        pending.forEach(p -> queued.addObject().put("type", p.type()).put("event_id", p.eventId())
+                .set("body", p.body()));
         try {
             DurableFiles.replace(file, JSON.writeValueAsBytes(state));
             unsaved = 0;
@@ -401,10 +411,10 @@ final class AlarmTracker {
         }
         List<Pending> queued = new ArrayList<>();
         for (JsonNode p : state.path("pending")) {
-            if (!p.path("body").isObject()) {
-                throw new IOException("a pending event has no body");
+            if (!p.path("body").isObject() || !p.path("event_id").isTextual()) {
+                throw new IOException("a pending event has no body or no event_id");
             }
-            queued.add(new Pending(p.path("type").asText(), (ObjectNode) p.get("body")));
+            queued.add(new Pending(p.path("type").asText(), p.get("event_id").asText(), (ObjectNode) p.get("body")));
         }
         return new Saved("raised".equals(state.path("state").asText()),
                 state.hasNonNull("alarm_id") ? state.get("alarm_id").asText() : null,

@@ -161,6 +161,16 @@ public final class Fleet implements AutoCloseable {
     }
 
     /**
+     * As {@link #event(String, Outbox.Kind, Map)} with the caller's {@code eventId}, for an event
+     * it may hand over again after a crash (see {@link Outbox#add(String, Outbox.Kind, Map, String)}).
+     */
+    public Outbox.Added event(String type, Outbox.Kind kind, Map<String, ?> body, String eventId) {
+        Outbox.Added added = outbox.add(type, kind, body, eventId);
+        linkExecutor.execute(pump::pump);
+        return added;
+    }
+
+    /**
      * Publishes one inference result on {@code result/{model}}: QoS 0 and never queued, a result
      * is only worth something now. Without a connection, or when the client's window is full, it
      * is counted in health as {@code results_dropped}.

@@ -53,6 +53,7 @@ public final class Outbox {
 
     private static final Pattern NAME = Pattern.compile("(\\d{19})-([dh])-([a-z0-9][a-z0-9-]{0,63})-([0-9a-f-]{36})\\.json");
     private static final Pattern TYPE = Pattern.compile("[a-z0-9][a-z0-9-]{0,63}");
+    private static final Pattern EVENT_ID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
     private static final Set<String> RESERVED = Set.of("v", "ts", "eventId", "type");
 
     private final Path dir;
@@ -105,7 +106,24 @@ public final class Outbox {
      * Stores an event durably before returning; body keys must not be {@code v}, {@code ts},
      * {@code eventId} or {@code type}.
      */
-    public synchronized Added add(String type, Kind kind, Map<String, ?> body) {
+    public Added add(String type, Kind kind, Map<String, ?> body) {
+        return add(type, kind, body, UUID.randomUUID().toString());
+    }
+
+    /**
+     * As {@link #add(String, Kind, Map)} with the caller's {@code eventId} (a lower-case UUID),
+     * for an event the caller may hand over again after a crash: while an event with that id is
+     * queued the outbox keeps it and stores nothing new; once delivered, a repeat goes out with
+     * the same id, which the fleet de-duplicates on.
+     */
+    public synchronized Added add(String type, Kind kind, Map<String, ?> body, String eventId) {
+        if (eventId == null || !EVENT_ID.matcher(eventId).matches()) {
+            throw new IllegalArgumentException("eventId: expected a lower-case UUID, found '" + eventId + "'");
+        }
+        Optional<Event> queued = events.values().stream().filter(e -> e.eventId().equals(eventId)).findFirst();
+        if (queued.isPresent()) {
+            return new Added(queued, List.of());
+        }
         if (type == null || !TYPE.matcher(type).matches()) {
             throw new IllegalArgumentException("event type: expected [a-z0-9-], 1-64 characters, found '" + type + "'");
         }
@@ -128,7 +146,6 @@ public final class Outbox {
                         capacity, type);
             }
         }
-        String eventId = UUID.randomUUID().toString();
         ObjectNode node = Json.envelope(clock);
         node.put("eventId", eventId);
         node.put("type", type);

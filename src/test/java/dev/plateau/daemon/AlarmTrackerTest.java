@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.plateau.config.SourceConfig;
+import dev.plateau.fleet.Outbox;
 import dev.plateau.inference.Prediction;
 import dev.plateau.model.Manifest;
 import dev.plateau.model.ModelBundle;
@@ -15,6 +16,7 @@ import dev.plateau.testing.ManualClock;
 import dev.plateau.testing.TinyModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,16 +39,16 @@ class AlarmTrackerTest {
     private int seq;
 
     /** What the tracker sent, and what its state file said at that moment. */
-    private record Sent(String type, Map<String, Object> body, JsonNode stateThen) {}
+    private record Sent(String type, String eventId, Map<String, Object> body, JsonNode stateThen) {}
 
     private final List<Sent> sent = new ArrayList<>();
     private boolean accepting = true;
 
-    private final AlarmTracker.Events events = (type, body) -> {
+    private final AlarmTracker.Events events = (type, eventId, body) -> {
         if (!accepting) {
             return false;
         }
-        sent.add(new Sent(type, body, state()));
+        sent.add(new Sent(type, eventId, body, state()));
         return true;
     };
 
@@ -199,6 +201,7 @@ class AlarmTrackerTest {
         AlarmTracker before = open(new SourceConfig.Alarm(1, 1), 0, m);
         window(before, 0, m, 5);
         assertEquals(1, state().get("pending").size());
+        String eventId = state().get("pending").get(0).get("event_id").asText();
         accepting = true;
         AlarmTracker after = open(new SourceConfig.Alarm(1, 1), 0, m);
         assertEquals(1, after.view().get("events_pending"));
@@ -206,6 +209,37 @@ class AlarmTrackerTest {
         assertEquals(1, sent.size());
         assertEquals("alarm-raised", sent.get(0).type());
         assertEquals(state().get("alarm_id").asText(), sent.get(0).body().get("alarm_id"));
+        assertEquals(eventId, sent.get(0).eventId(), "handed over again under its first eventId");
+        assertEquals(0, state().get("pending").size());
+    }
+
+    @Test
+    void open_killedAfterTheOutboxTookTheEvent_handsItOverAgainAndTheOutboxKeepsOne() throws Exception {
+        Manifest m = manifest("");
+        Outbox outbox = Outbox.open(tmp.resolve("state"), 100, clock);
+        Path file = tmp.resolve("state/alarms/deck.json");
+        Path atKill = tmp.resolve("deck.json.at-kill");
+        AlarmTracker.Events intoOutbox = (type, eventId, body) -> {
+            outbox.add(type, Outbox.Kind.DECISION, body, eventId);
+            try {
+                // The power goes now: the outbox has the event, the state file still lists it as pending.
+                Files.copy(file, atKill, StandardCopyOption.REPLACE_EXISTING);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            return true;
+        };
+        AlarmTracker before = AlarmTracker.open("deck", new SourceConfig.Alarm(1, 1), "tiny-window", 0, m,
+                tmp.resolve("state"), clock, intoOutbox);
+        window(before, 0, m, 5);
+        Files.move(atKill, file, StandardCopyOption.REPLACE_EXISTING);
+
+        AlarmTracker after = AlarmTracker.open("deck", new SourceConfig.Alarm(1, 1), "tiny-window", 0, m,
+                tmp.resolve("state"), clock, intoOutbox);
+        assertEquals(1, after.view().get("events_pending"));
+        after.announcePending();
+
+        assertEquals(List.of("alarm-raised"), outbox.pending().stream().map(Outbox.Event::type).toList());
         assertEquals(0, state().get("pending").size());
     }
 
@@ -214,11 +248,11 @@ class AlarmTrackerTest {
         Manifest m = manifest("");
         int[] calls = {0};
         AlarmTracker t = AlarmTracker.open("deck", new SourceConfig.Alarm(1, 5), "tiny-window", 0, m,
-                tmp.resolve("state"), clock, (type, body) -> {
+                tmp.resolve("state"), clock, (type, eventId, body) -> {
                     if (calls[0]++ == 0) {
                         throw new IllegalStateException("outbox: no space left");
                     }
-                    sent.add(new Sent(type, body, state()));
+                    sent.add(new Sent(type, eventId, body, state()));
                     return true;
                 });
         window(t, 0, m, 5);

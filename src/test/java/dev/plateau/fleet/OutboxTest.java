@@ -47,6 +47,40 @@ class OutboxTest {
     }
 
     @Test
+    void add_callersEventIdAgainWhileQueued_keepsTheOneEventAcrossARestart() throws Exception {
+        String id = "6f1c1d36-0b1e-4a43-9d2b-2f0e0f6a7c11";
+        Outbox.Event first = open(10).add("alarm-raised", Outbox.Kind.DECISION, Map.of("n", 1), id)
+                .stored().orElseThrow();
+        Outbox reopened = open(10);
+
+        Outbox.Event again = reopened.add("alarm-raised", Outbox.Kind.DECISION, Map.of("n", 1), id)
+                .stored().orElseThrow();
+
+        assertEquals(first, again);
+        assertEquals(1, reopened.size());
+        assertEquals(id, Json.MAPPER.readTree(reopened.payload(again)).get("eventId").asText());
+    }
+
+    @Test
+    void add_callersEventIdAfterDelivery_isStoredAgainUnderTheSameId() {
+        String id = "6f1c1d36-0b1e-4a43-9d2b-2f0e0f6a7c12";
+        Outbox outbox = open(10);
+        outbox.delivered(outbox.add("alarm-raised", Outbox.Kind.DECISION, Map.of(), id).stored().orElseThrow());
+
+        Outbox.Event again = outbox.add("alarm-raised", Outbox.Kind.DECISION, Map.of(), id).stored().orElseThrow();
+
+        assertEquals(id, again.eventId());
+        assertEquals(1, outbox.size());
+    }
+
+    @Test
+    void add_eventIdNotAUuid_isRefusedSayingWhatIsExpected() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> open(10).add("a", Outbox.Kind.DECISION, Map.of(), "../x"));
+        assertEquals("eventId: expected a lower-case UUID, found '../x'", e.getMessage());
+    }
+
+    @Test
     void delivered_event_fileDeletedAndNotPending() {
         Outbox outbox = open(10);
         Outbox.Event event = outbox.add("rollback", Outbox.Kind.DECISION, Map.of()).stored().orElseThrow();
