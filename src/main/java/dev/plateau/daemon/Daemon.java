@@ -20,6 +20,8 @@ import dev.plateau.sensor.MqttSource;
 import dev.plateau.sensor.ReplaySource;
 import dev.plateau.sensor.Source;
 import dev.plateau.store.Disk;
+import dev.plateau.store.DiskStatus;
+import dev.plateau.store.FailureLog;
 import dev.plateau.store.ModelStore;
 import dev.plateau.store.ProbationPolicy;
 import dev.plateau.store.SampleStore;
@@ -137,11 +139,13 @@ public final class Daemon implements AutoCloseable {
             samples = config.samples().enabled()
                     ? Optional.of(SampleStore.open(config.stateDir(), live.samplesMaxPerModel(), clock))
                     : Optional.empty();
-            sampleHealth = new SampleHealth(monotonic, SampleHealth.INTERVAL);
+            FailureLog warnings = new FailureLog(monotonic, FailureLog.INTERVAL);
+            DiskStatus disk = new DiskStatus(clock, warnings);
+            sampleHealth = new SampleHealth(monotonic, disk, warnings);
             reports = new InputReports(InputReports.Sink.fleet(() -> fleet), clock, live.publishResults());
             if (config.mqtt().isPresent()) {
                 fleetCommands = new FleetCommands(store, slots, samples, config.stateDir(),
-                        config.tuning().dataRoots(), clock, this::decision);
+                        config.tuning().dataRoots(), clock, this::decision, disk);
             }
             scheduler = Executors.newScheduledThreadPool(2, named("plateau-sources"));
             for (SourceConfig sc : config.sources()) {
@@ -177,7 +181,7 @@ public final class Daemon implements AutoCloseable {
                         config.device().group(), config.device().node(), config.stateDir(), clock);
                 Map<String, CommandHandler> handlers = new LinkedHashMap<>(fleetCommands.handlers());
                 handlers.put("set-config", this::setConfig);
-                fleet = Fleet.start(settings, status::health, handlers);
+                fleet = Fleet.start(settings, status::health, handlers, disk);
             }
         } catch (RuntimeException e) {
             close();
