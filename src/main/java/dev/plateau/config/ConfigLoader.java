@@ -220,11 +220,12 @@ public final class ConfigLoader {
             s.error("broker", "required when there is no mqtt section to take the fleet broker from", s.node());
         }
         Integer qos = s.integer("qos", 0, 1, 0);
-        Integer queue = s.integer("queue", 1, 10_000, 32);
+        Integer queue = s.integer("queue", 1, 10_000, SourceConfig.Mqtt.DEFAULT_QUEUE);
+        SourceConfig.Drop drop = s.choice("drop", SourceConfig.Drop.class, false, SourceConfig.Drop.OLDEST);
         if (name == null || model == null || topic == null) {
             return null;
         }
-        return new SourceConfig.Mqtt(name, model, topic, Optional.ofNullable(broker), qos, queue, alarm);
+        return new SourceConfig.Mqtt(name, model, topic, Optional.ofNullable(broker), qos, queue, drop, alarm);
     }
 
     private static boolean validFilter(String topic) {

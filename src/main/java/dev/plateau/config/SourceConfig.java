@@ -83,11 +83,14 @@ public sealed interface SourceConfig permits SourceConfig.Replay, SourceConfig.D
      * Inputs published on an MQTT topic, one image or CSV window per message, as a sensor gateway
      * would publish them. Without {@code broker} the fleet broker of the {@code mqtt} section is
      * used, with its credentials and TLS; a broker named here (a gateway's local one) is reached
-     * anonymously. At most {@code queue} messages wait; when full the oldest goes.
+     * anonymously. At most {@code queue} messages wait; when full, {@code drop} says which goes.
      */
-    record Mqtt(String name, String model, String topic, Optional<URI> broker, int qos, int queue,
+    record Mqtt(String name, String model, String topic, Optional<URI> broker, int qos, int queue, Drop drop,
                 Optional<Alarm> alarm)
             implements SourceConfig {
+        /** A queue of 32 holds 1.6 s of a 20 Hz sensor: enough to ride out a slow inference, short enough to stay live. */
+        public static final int DEFAULT_QUEUE = 32;
+
         public Mqtt {
             Checks.notBlank("sources[].name", name);
             Checks.notBlank("sources[].model", model);
@@ -95,7 +98,16 @@ public sealed interface SourceConfig permits SourceConfig.Replay, SourceConfig.D
             Checks.present("sources[].broker", broker);
             Checks.inRange("sources[].qos", qos, 0, 1);
             Checks.inRange("sources[].queue", queue, 1, 10_000);
+            Checks.present("sources[].drop", drop);
             Checks.present("sources[].alarm", alarm);
         }
+    }
+
+    /** Which message goes when an MQTT source's queue is full. */
+    enum Drop {
+        /** The oldest waiting message: a live sensor's newest window matters most (the default). */
+        OLDEST,
+        /** The message arriving: what waits keeps its place, e.g. a sequence that must stay contiguous. */
+        NEWEST
     }
 }

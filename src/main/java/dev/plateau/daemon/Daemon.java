@@ -16,6 +16,8 @@ import dev.plateau.inference.ModelStats;
 import dev.plateau.inference.OrtRuntime;
 import dev.plateau.sensor.Source;
 import dev.plateau.store.Disk;
+import dev.plateau.store.DiskStatus;
+import dev.plateau.store.FailureLog;
 import dev.plateau.store.ModelStore;
 import dev.plateau.store.ProbationPolicy;
 import dev.plateau.store.SampleStore;
@@ -72,6 +74,7 @@ public final class Daemon implements AutoCloseable {
     private InputReports reports;
     private volatile SampleHealth sampleHealth;
     private FleetCommands fleetCommands;
+    private volatile StatusReport status;
     private ScheduledExecutorService scheduler;
     private volatile Fleet fleet;
     private ScheduledExecutorService watchdogTimer;
@@ -134,20 +137,29 @@ public final class Daemon implements AutoCloseable {
             samples = config.samples().enabled()
                     ? Optional.of(SampleStore.open(config.stateDir(), live.samplesMaxPerModel(), clock))
                     : Optional.empty();
-            sampleHealth = new SampleHealth(monotonic, SampleHealth.INTERVAL);
+            FailureLog warnings = new FailureLog(monotonic, FailureLog.INTERVAL);
+            DiskStatus disk = new DiskStatus(clock, warnings);
+            sampleHealth = new SampleHealth(monotonic, disk, warnings);
             reports = new InputReports(InputReports.Sink.fleet(() -> fleet), clock, live.publishResults());
+            if (config.mqtt().isPresent()) {
+                fleetCommands = new FleetCommands(store, slots, samples, config.stateDir(),
+                        config.tuning().dataRoots(), clock, this::decision, disk);
+            }
             scheduler = Executors.newScheduledThreadPool(2, named("plateau-sources"));
             for (SourceConfig sc : config.sources()) {
                 Progress marks = new Progress(sc.name(), Sources.period(sc), monotonic);
                 ModelSlot slot = slots.get(sc.model());
                 ProgressHandler handler = new ProgressHandler(new Pipeline(slot, samples, reports, sampleHealth,
                         alarms.track(sc, slot)), marks);
-                Source source = Sources.create(sc, config, handler, new SourceScheduler(scheduler, marks), clock);
+                Source source = Sources.create(sc, config, handler, new SourceScheduler(scheduler, marks), clock, monotonic,
+                        (queue, n) -> reports.dropped(slot.name(), queue, n));
                 sources.add(source);
                 progress.add(marks);
                 source.start();
             }
-            scheduler.scheduleAtFixedRate(this::logStats, STATS_PERIOD.toMillis(), STATS_PERIOD.toMillis(),
+            status = new StatusReport(slots, config.sources(), sources, samples.map(s -> sampleHealth),
+                    Optional.ofNullable(fleetCommands), alarms);
+            scheduler.scheduleAtFixedRate(status::log, STATS_PERIOD.toMillis(), STATS_PERIOD.toMillis(),
                     TimeUnit.MILLISECONDS);
             scheduler.scheduleWithFixedDelay(this::followStore, STORE_POLL.toMillis(), STORE_POLL.toMillis(),
                     TimeUnit.MILLISECONDS);
@@ -158,11 +170,9 @@ public final class Daemon implements AutoCloseable {
                 MqttConfig m = config.mqtt().get();
                 FleetSettings settings = FleetSettings.of(m.withLive(live.healthPeriodSeconds(), live.publishResults()),
                         config.device().group(), config.device().node(), config.stateDir(), clock);
-                fleetCommands = new FleetCommands(store, slots, samples, config.stateDir(),
-                        config.tuning().dataRoots(), clock, this::decision);
                 Map<String, CommandHandler> handlers = new LinkedHashMap<>(fleetCommands.handlers());
                 handlers.put("set-config", this::setConfig);
-                fleet = Fleet.start(settings, this::health, handlers);
+                fleet = Fleet.start(settings, status::health, handlers, disk);
             }
             alarms.announcePending();
         } catch (RuntimeException e) {
@@ -172,7 +182,7 @@ public final class Daemon implements AutoCloseable {
         Logger.info("plateau ready: device {}/{}, {} model(s), {} source(s), state {} (started in {} ms)",
                 config.device().group(), config.device().node(), slots.size(), sources.size(), config.stateDir(),
                 (System.nanoTime() - begin) / 1_000_000);
-        systemd.ready(summary());
+        systemd.ready(status.summary());
         ready = true;
         startWatchdog();
     }
@@ -194,27 +204,12 @@ public final class Daemon implements AutoCloseable {
     private void startWatchdog() {
         Duration interval = Watchdog.interval(systemd, STATUS_PERIOD);
         watchdogTimer = Executors.newSingleThreadScheduledExecutor(named("plateau-watchdog"));
-        new Watchdog(systemd, progress, stallLimit, this::summary).start(watchdogTimer, interval);
+        new Watchdog(systemd, progress, stallLimit, status::summary).start(watchdogTimer, interval);
         systemd.watchdogTimeout().ifPresentOrElse(
                 timeout -> Logger.info("systemd watchdog: timeout {} ms, pinging every {} ms while every source "
                         + "progresses (stall limit {} s)", timeout.toMillis(), interval.toMillis(), stallLimit.toSeconds()),
                 () -> Logger.info("no systemd watchdog{}: sources checked every {} s, a stalled one is logged",
                         systemd.enabled() ? " requested" : " (no notify socket)", interval.toSeconds()));
-    }
-
-    /** One line for {@code systemctl status}; takes no lock, so the watchdog never waits on {@link #close()}. */
-    private String summary() {
-        long inferred = 0;
-        long rejected = 0;
-        long errors = 0;
-        for (ModelSlot slot : running) {
-            ModelStats.Snapshot s = slot.stats();
-            inferred += s.inferences();
-            rejected += s.rejected();
-            errors += s.errors();
-        }
-        return "running: " + running.size() + " model(s), " + progress.size() + " source(s); " + inferred
-                + " inferred, " + rejected + " rejected, " + errors + " errors" + alarms.summary();
     }
 
     /** A decision for the fleet's durable outbox; without a broker configured, the log is the record. */
@@ -223,36 +218,6 @@ public final class Daemon implements AutoCloseable {
         if (link != null) {
             link.event(type, Outbox.Kind.DECISION, body);
         }
-    }
-
-    /** Per-model figures for the fleet's health reports; lock-free, it runs on the link's thread. */
-    private Map<String, ?> health() {
-        Map<String, Object> out = new LinkedHashMap<>();
-        for (ModelSlot slot : running) {
-            ModelStats.Snapshot s = slot.stats();
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("version", slot.version());
-            m.put("inferences", s.inferences());
-            m.put("rejected", s.rejected());
-            m.put("errors", s.errors());
-            m.put("latency_p50_us", s.p50Micros());
-            m.put("latency_p99_us", s.p99Micros());
-            m.put("probation", slot.probation());
-            SampleHealth kept = sampleHealth;
-            if (kept != null && samples.isPresent()) {
-                m.put("samples", kept.view(slot.name()));
-            }
-            Map<String, Object> alarm = alarms.view(slot.name());
-            if (!alarm.isEmpty()) {
-                m.put("alarms", alarm);
-            }
-            FleetCommands commands = fleetCommands;
-            if (commands != null) {
-                commands.lastFineTune(slot.name()).ifPresent(f -> m.put("last_finetune", f));
-            }
-            out.put(slot.name(), m);
-        }
-        return out;
     }
 
     /** Swaps to versions activated in the store, and ends probation windows by time. */
@@ -369,12 +334,6 @@ public final class Daemon implements AutoCloseable {
         return out;
     }
 
-    private void logStats() {
-        stats().forEach((name, s) -> Logger.info("stats model={} inferences={} rejected={} errors={} "
-                + "latency_us p50={} p90={} p99={}", name, s.inferences(), s.rejected(), s.errors(),
-                s.p50Micros(), s.p90Micros(), s.p99Micros()));
-    }
-
     private static ThreadFactory named(String prefix) {
         AtomicInteger n = new AtomicInteger();
         return r -> {
@@ -429,7 +388,9 @@ public final class Daemon implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-        logStats();
+        if (status != null) {
+            status.log();
+        }
         alarms.checkpoint();
         slots.values().forEach(ModelSlot::close);
         Logger.info("plateau stopped");

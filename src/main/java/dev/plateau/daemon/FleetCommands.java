@@ -5,6 +5,9 @@ import dev.plateau.fleet.Command;
 import dev.plateau.fleet.CommandHandler;
 import dev.plateau.fleet.CommandRejectedException;
 import dev.plateau.model.ModelBundle;
+import dev.plateau.store.Disk;
+import dev.plateau.store.DiskFullException;
+import dev.plateau.store.DiskStatus;
 import dev.plateau.store.DurableFiles;
 import dev.plateau.store.ModelStore;
 import dev.plateau.store.SampleStore;
@@ -13,6 +16,7 @@ import dev.plateau.tuning.FineTune;
 import dev.plateau.tuning.TuningConfig;
 import dev.plateau.tuning.TuningDataException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -39,6 +43,7 @@ final class FleetCommands {
     private final List<Path> dataRoots;
     private final Clock clock;
     private final BiConsumer<String, Map<String, Object>> events;
+    private final DiskStatus disk;
     /** Per model, when the last fine-tune ended and its decision; read by health reports. */
     private final Map<String, Map<String, Object>> lastFineTune = new ConcurrentHashMap<>();
 
@@ -47,7 +52,7 @@ final class FleetCommands {
      *                  are resolved); empty: only the sample store
      */
     FleetCommands(ModelStore store, Map<String, ModelSlot> slots, Optional<SampleStore> samples, Path stateDir,
-                  List<Path> dataRoots, Clock clock, BiConsumer<String, Map<String, Object>> events) {
+                  List<Path> dataRoots, Clock clock, BiConsumer<String, Map<String, Object>> events, DiskStatus disk) {
         this.store = store;
         this.slots = slots;
         this.samples = samples;
@@ -55,6 +60,7 @@ final class FleetCommands {
         this.dataRoots = List.copyOf(dataRoots);
         this.clock = clock;
         this.events = events;
+        this.disk = disk;
     }
 
     Map<String, CommandHandler> handlers() {
@@ -130,7 +136,7 @@ final class FleetCommands {
                 Map<String, Object> result = new LinkedHashMap<>();
                 result.put("model", slot.name());
                 if (store != null) {
-                    Map<String, Integer> counts = store.exportLabelled(slot.name(), exported);
+                    Map<String, Integer> counts = export(store, slot.name(), exported);
                     if (counts.isEmpty()) {
                         throw new TuningDataException("no labelled samples of " + slot.name()
                                 + " in the sample store; label some first with the label command");
@@ -148,11 +154,19 @@ final class FleetCommands {
                     this.store.activate(slot.name(), version, "fine-tune " + c.cmdId() + ": " + outcome.reason());
                     result.put("version", version);
                 }
+                disk.ok(FINETUNE + slot.name());
                 decided(slot.name(), outcome.accepted() ? "finetune-accepted" : "finetune-rejected", result);
                 return result;
             } catch (TuningDataException | BudgetExceededException e) {
                 decided(slot.name(), "finetune-rejected", new LinkedHashMap<>(Map.of("model", slot.name(),
                         "decision", "rejected", "reason", e.getMessage())));
+                throw e;
+            } catch (DiskFullException e) {
+                // Not a guard's verdict: the run could not finish. Nothing was kept, the active version serves on.
+                disk.full(FINETUNE + slot.name(), "fine-tune of " + slot.name() + " (" + c.cmdId() + ") failed: "
+                        + e.getMessage(), e);
+                decided(slot.name(), "finetune-failed", new LinkedHashMap<>(Map.of("model", slot.name(),
+                        "decision", "failed", "reason", e.getMessage())));
                 throw e;
             } finally {
                 DurableFiles.deleteTree(exported);
@@ -161,6 +175,17 @@ final class FleetCommands {
     }
 
     private static final String SET_PREFIX = "set.";
+    private static final String FINETUNE = "finetune ";
+
+    /** The labelled samples copied for a run; a full disk under the work directory is named as such. */
+    private static Map<String, Integer> export(SampleStore store, String model, Path dir) {
+        try {
+            return store.exportLabelled(model, dir);
+        } catch (UncheckedIOException e) {
+            throw Disk.noSpace("cannot copy the labelled samples of " + model + " for the fine-tune", dir.getParent(),
+                    0, e).map(RuntimeException.class::cast).orElse(e);
+        }
+    }
 
     /**
      * The tuning settings of {@code set: {...}} and {@code set.KEY} arguments, each key one of

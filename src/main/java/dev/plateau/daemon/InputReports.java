@@ -5,6 +5,7 @@ import dev.plateau.fleet.Outbox;
 import dev.plateau.inference.InputNames;
 import dev.plateau.inference.InputRejectedException;
 import dev.plateau.inference.Prediction;
+import dev.plateau.sensor.QueueStats;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -18,8 +19,9 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * What the fleet hears of single inputs: results on {@code result/{model}} when enabled, and
- * {@code input-rejected} events. A camera pointed at a wall would reject every frame, so
+ * What the fleet hears of single inputs: results on {@code result/{model}} when enabled,
+ * {@code input-rejected} events, and {@code input-dropped} events for messages a push source's
+ * full queue dropped (as often as the source reports them: once a minute at most). A camera pointed at a wall would reject every frame, so
  * rejections are summarised: the first after a quiet {@link #PERIOD} goes out at once, later ones
  * are counted per source and sent by {@link #flush()}, at most one event per source and period.
  * Both are health-class: dropped first when the outbox is full, and results are never queued.
@@ -32,6 +34,8 @@ final class InputReports implements Pipeline.Listener {
         void result(String model, Map<String, Object> body);
 
         void rejected(Map<String, Object> event);
+
+        void dropped(Map<String, Object> event);
 
         /** Reports into the fleet link {@code fleet} supplies, or nowhere while it supplies null. */
         static Sink fleet(Supplier<Fleet> fleet) {
@@ -46,9 +50,18 @@ final class InputReports implements Pipeline.Listener {
 
                 @Override
                 public void rejected(Map<String, Object> event) {
+                    send("input-rejected", event);
+                }
+
+                @Override
+                public void dropped(Map<String, Object> event) {
+                    send("input-dropped", event);
+                }
+
+                private void send(String type, Map<String, Object> event) {
                     Fleet link = fleet.get();
                     if (link != null) {
-                        link.event("input-rejected", Outbox.Kind.HEALTH, event);
+                        link.event(type, Outbox.Kind.HEALTH, event);
                     }
                 }
             };
@@ -117,6 +130,22 @@ final class InputReports implements Pipeline.Listener {
             }
         }
         send(event);
+    }
+
+    /**
+     * {@code count} messages of {@code source} dropped for a full queue since its last report;
+     * the source calls this at most once a minute.
+     */
+    void dropped(String model, QueueStats queue, long count) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("model", model);
+        body.put("source", queue.source());
+        body.put("count", count);
+        body.put("drop", queue.policy().name().toLowerCase(java.util.Locale.ROOT));
+        body.put("queue", queue.capacity());
+        body.put("dropped_total", queue.dropped());
+        body.put("received_total", queue.received());
+        sink.dropped(body);
     }
 
     /** Sends what was counted since each source's last event; the daemon calls it every {@link #PERIOD}. */

@@ -1,6 +1,8 @@
 package dev.plateau.daemon;
 
 import dev.plateau.store.DiskFullException;
+import dev.plateau.store.DiskStatus;
+import dev.plateau.store.FailureLog;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -11,31 +13,35 @@ import org.tinylog.Logger;
 
 /**
  * Whether each model's inputs are being kept in the sample store, for health reports, and the
- * log of the failures: one WARN per cause per {@link #INTERVAL}, saying how many like it were
- * not logged since, instead of one per inference (a full disk fails every sample).
+ * log of the failures through a {@link FailureLog}: one WARN per cause per interval, saying how
+ * many like it were not logged since, instead of one per inference (a full disk fails every
+ * sample). A full disk is also told to the {@link DiskStatus}.
  */
 final class SampleHealth {
     /** One warning per cause per minute: a device inferring at 20 Hz on a full disk logs 1 line, not 1,200. */
-    static final Duration INTERVAL = Duration.ofSeconds(60);
-
-    /** A failure cause's state: when it was last logged and how many were held back since. */
-    private static final class Cause {
-        Instant logged;
-        long suppressed;
-    }
+    static final Duration INTERVAL = FailureLog.INTERVAL;
 
     /** A model whose samples are failing: since when, how many, and the last failure's message. */
     private record Failing(String state, Instant since, long failures, String detail) {}
 
     private final Clock clock;
-    private final Duration interval;
-    private final Map<String, Cause> causes = new ConcurrentHashMap<>();
+    private final DiskStatus disk;
+    private final FailureLog log;
     private final Map<String, Failing> failing = new ConcurrentHashMap<>();
 
     /** @param clock monotonic time for the intervals (see {@link MonotonicClock}) */
     SampleHealth(Clock clock, Duration interval) {
+        this(clock, new DiskStatus(clock, new FailureLog(clock, interval)), new FailureLog(clock, interval));
+    }
+
+    SampleHealth(Clock clock, DiskStatus disk, FailureLog log) {
         this.clock = clock;
-        this.interval = interval;
+        this.disk = disk;
+        this.log = log;
+    }
+
+    private static String writer(String model) {
+        return "samples " + model;
     }
 
     /** A sample of {@code model} was kept: its state is {@code ok} again. Cheap; called for every inference. */
@@ -43,6 +49,7 @@ final class SampleHealth {
         if (!failing.isEmpty()) {
             Failing was = failing.remove(model);
             if (was != null) {
+                disk.ok(writer(model));
                 Logger.info("sample store: keeping samples of {} again after {} failure(s) ({})", model,
                         was.failures(), was.state());
             }
@@ -55,19 +62,12 @@ final class SampleHealth {
         Instant now = clock.instant();
         failing.compute(model, (m, was) -> new Failing(state, was != null && was.state().equals(state) ? was.since() : now,
                 was == null ? 1 : was.failures() + 1, e.getMessage()));
-        Cause cause = causes.computeIfAbsent(model + "/" + causeOf(e), k -> new Cause());
-        long held;
-        synchronized (cause) {
-            if (cause.logged != null && now.isBefore(cause.logged.plus(interval))) {
-                cause.suppressed++;
-                return;
-            }
-            held = cause.suppressed;
-            cause.logged = now;
-            cause.suppressed = 0;
+        if (e instanceof DiskFullException full) {
+            // Refused up front or failed mid-write: one cause, the directory.
+            disk.full(writer(model), "sample store: " + e.getMessage(), full);
+        } else {
+            log.warn(model + "/" + causeOf(e), "sample store: " + e.getMessage());
         }
-        Logger.warn("sample store: {}{}", e.getMessage(), held == 0 ? "" : " (" + held + " more like it not logged in the last "
-                + interval.toSeconds() + " s)");
     }
 
     /** {@code {"state": "ok"}}, or {@code disk-full}/{@code failing} with since, failures and the last detail. */
@@ -84,9 +84,6 @@ final class SampleHealth {
 
     /** The same cause: the same kind of failure, whatever sample or file it hit. */
     private static String causeOf(Throwable e) {
-        if (e instanceof DiskFullException full) {
-            return "disk-full " + full.dir(); // refused up front or failed mid-write: one cause
-        }
         Throwable root = e;
         while (root.getCause() != null) {
             root = root.getCause();

@@ -5,6 +5,7 @@ import dev.plateau.config.MqttConfig;
 import dev.plateau.config.SourceConfig;
 import dev.plateau.fleet.TopicSubscriber;
 import dev.plateau.sensor.DirectorySource;
+import dev.plateau.sensor.DropListener;
 import dev.plateau.sensor.InputHandler;
 import dev.plateau.sensor.MqttSource;
 import dev.plateau.sensor.ReplaySource;
@@ -21,7 +22,8 @@ final class Sources {
 
     /** The source {@code source} configures, handing its inputs to {@code handler}; not started. */
     static Source create(SourceConfig source, DeviceConfig config, InputHandler handler,
-                         ScheduledExecutorService scheduler, Clock clock) {
+                         ScheduledExecutorService scheduler, Clock clock, Clock monotonic,
+                         DropListener drops) {
         if (source instanceof SourceConfig.Replay r) {
             return new ReplaySource(r, handler, scheduler);
         }
@@ -29,7 +31,7 @@ final class Sources {
             return new DirectorySource(d, handler, scheduler, clock);
         }
         SourceConfig.Mqtt m = (SourceConfig.Mqtt) source;
-        return new MqttSource(m, subscriber(m, config), handler, scheduler, config.stateDir());
+        return new MqttSource(m, subscriber(m, config), handler, scheduler, config.stateDir(), monotonic, drops);
     }
 
     /**

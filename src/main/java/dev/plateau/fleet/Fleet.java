@@ -11,6 +11,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import dev.plateau.config.MqttConfig;
+import dev.plateau.store.DiskStatus;
+import dev.plateau.store.FailureLog;
 import dev.plateau.store.TrustedKeys;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.Executors;
@@ -61,6 +63,7 @@ public final class Fleet implements AutoCloseable {
     private final OutboxPump pump;
     private final UnansweredRefusals unanswered;
     private final Supplier<Map<String, ?>> health;
+    private final DiskStatus disk;
     private final Instant started;
     private final Path sessionFile;
     private final AtomicLong session = new AtomicLong();
@@ -69,13 +72,15 @@ public final class Fleet implements AutoCloseable {
     private ScheduledFuture<?> healthTask;
     private boolean closed;
 
-    private Fleet(FleetSettings settings, Supplier<Map<String, ?>> health, Map<String, CommandHandler> handlers) {
+    private Fleet(FleetSettings settings, Supplier<Map<String, ?>> health, Map<String, CommandHandler> handlers,
+                  DiskStatus disk) {
         this.settings = settings;
         this.topics = new Topics(settings.group(), settings.node());
         this.health = health;
+        this.disk = disk;
         this.started = settings.clock().instant();
         this.healthPeriod = settings.healthPeriod();
-        this.outbox = Outbox.open(settings.stateDir(), settings.outboxCapacity(), settings.clock());
+        this.outbox = Outbox.open(settings.stateDir(), settings.outboxCapacity(), settings.clock(), disk);
         this.sessionFile = settings.stateDir().resolve("fleet-session");
         this.session.set(readSession(sessionFile));
         this.linkExecutor = Executors.newSingleThreadScheduledExecutor(named("plateau-fleet"));
@@ -124,9 +129,19 @@ public final class Fleet implements AutoCloseable {
      */
     public static Fleet start(FleetSettings settings, Supplier<Map<String, ?>> health,
                               Map<String, CommandHandler> handlers) {
-        Fleet fleet = new Fleet(settings, health, handlers);
+        return start(settings, health, handlers, new DiskStatus(settings.clock(),
+                new FailureLog(settings.clock(), FailureLog.INTERVAL)));
+    }
+
+    /**
+     * As {@link #start(FleetSettings, Supplier, Map)}; {@code disk} hears of a full disk under the
+     * outbox, and health reports say what it knows of every writer.
+     */
+    public static Fleet start(FleetSettings settings, Supplier<Map<String, ?>> health,
+                              Map<String, CommandHandler> handlers, DiskStatus disk) {
+        Fleet fleet = new Fleet(settings, health, handlers, disk);
         fleet.linkExecutor.execute(fleet::scheduleHealth);
-        fleet.linkExecutor.scheduleAtFixedRate(fleet.pump::pump, PUMP_PERIOD.toMillis(), PUMP_PERIOD.toMillis(),
+        fleet.linkExecutor.scheduleAtFixedRate(fleet::retryAndPump, PUMP_PERIOD.toMillis(), PUMP_PERIOD.toMillis(),
                 TimeUnit.MILLISECONDS);
         long refusals = UnansweredRefusals.PERIOD.toMillis();
         fleet.linkExecutor.scheduleAtFixedRate(fleet::flushRefusals, refusals, refusals, TimeUnit.MILLISECONDS);
@@ -188,6 +203,16 @@ public final class Fleet implements AutoCloseable {
                 resultsDropped.incrementAndGet();
             }
         });
+    }
+
+    /** Writes what a full disk held in memory, once there is room, then sends what waits; never throws. */
+    private void retryAndPump() {
+        try {
+            outbox.retryWrites();
+        } catch (RuntimeException e) {
+            Logger.error(e, "fleet: writing held events to the outbox failed");
+        }
+        pump.pump();
     }
 
     private void flushRefusals() {
@@ -254,7 +279,9 @@ public final class Fleet implements AutoCloseable {
             ObjectNode node = Json.envelope(settings.clock());
             node.put("uptime_s", Duration.between(started, settings.clock().instant()).toSeconds());
             node.setAll(Json.MAPPER.<ObjectNode>valueToTree(ProcessMetrics.snapshot(settings.stateDir())));
+            ((ObjectNode) node.get("disk")).setAll(Json.MAPPER.<ObjectNode>valueToTree(disk.view()));
             node.put("outbox", outbox.size());
+            node.put("outbox_in_memory", outbox.inMemory());
             node.put("results_dropped", resultsDropped.get());
             node.set("models", Json.MAPPER.valueToTree(health.get()));
             link.publish(topics.health(), Json.bytes(node), 0, false, healthPeriod.multipliedBy(2));

@@ -6,7 +6,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
+import java.time.Clock;
+import java.util.Locale;
+import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -16,9 +18,11 @@ import org.tinylog.Logger;
 
 /**
  * Inputs published on an MQTT topic, one image or CSV window per message. Messages wait in a
- * bounded queue (oldest dropped when full: a live sensor's newest window matters most) and are
- * handled on the source pool every {@link #DRAIN_MILLIS} ms; each is written to a spool file
- * first, so the pipeline, the sample store and the rejection reasons are the same as for files.
+ * bounded {@link InputQueue} (when full, the oldest or the newest is dropped, as configured:
+ * {@code drop}) and are handled on the source pool every {@link #DRAIN_MILLIS} ms; each is
+ * written to a spool file first, so the pipeline, the sample store and the rejection reasons are
+ * the same as for files. Drops are counted ({@link #queueStats()}), logged as one line per minute with
+ * the count, and told to a {@link DropListener} as often.
  */
 public final class MqttSource implements Source {
     public static final long DRAIN_MILLIS = 100;
@@ -36,8 +40,8 @@ public final class MqttSource implements Source {
     private final InputHandler handler;
     private final ScheduledExecutorService scheduler;
     private final Path spool;
-    private final ArrayDeque<byte[]> queue = new ArrayDeque<>();
-    private long dropped;
+    private final InputQueue queue;
+    private final DropListener drops;
     private long seq;
     private AutoCloseable subscription;
     private ScheduledFuture<?> task;
@@ -45,14 +49,17 @@ public final class MqttSource implements Source {
     /**
      * @param subscriber the MQTT client side (the fleet package's), so this package stays free of it
      * @param stateDir   spool files go under {@code spool/<source>/} in it
+     * @param clock      monotonic time, for waits and the drop reports' period
      */
     public MqttSource(SourceConfig.Mqtt config, Subscriber subscriber, InputHandler handler,
-                      ScheduledExecutorService scheduler, Path stateDir) {
+                      ScheduledExecutorService scheduler, Path stateDir, Clock clock, DropListener drops) {
         this.config = config;
         this.subscriber = subscriber;
         this.handler = handler;
         this.scheduler = scheduler;
         this.spool = stateDir.resolve("spool").resolve(config.name());
+        this.queue = new InputQueue(config.name(), config.queue(), config.drop(), clock);
+        this.drops = drops;
     }
 
     @Override
@@ -75,36 +82,28 @@ public final class MqttSource implements Source {
         }
         subscription = subscriber.subscribe(this::arrived);
         task = scheduler.scheduleWithFixedDelay(this::drain, 0, DRAIN_MILLIS, TimeUnit.MILLISECONDS);
-        Logger.info("source {}: subscribing to {} (qos {}, queue {})", config.name(), config.topic(), config.qos(),
-                config.queue());
+        Logger.info("source {}: subscribing to {} (qos {}, queue {}, drop {} when full)", config.name(),
+                config.topic(), config.qos(), config.queue(), config.drop().name().toLowerCase(Locale.ROOT));
     }
 
+    // On the subscriber's thread: quick, never blocks.
     private void arrived(byte[] payload) {
         if (payload.length > MAX_PAYLOAD) {
+            queue.refused();
             Logger.warn("source {}: message of {} bytes dropped (limit {})", config.name(), payload.length, MAX_PAYLOAD);
             return;
         }
-        synchronized (queue) {
-            if (queue.size() >= config.queue()) {
-                queue.poll();
-                if (dropped++ % 100 == 0) {
-                    Logger.warn("source {}: queue of {} full, oldest message dropped ({} so far)", config.name(),
-                            config.queue(), dropped);
-                }
-            }
-            queue.add(payload);
-        }
+        queue.offer(payload);
     }
 
     private void drain() {
+        reportDrops(false);
         while (true) {
-            byte[] payload;
-            synchronized (queue) {
-                payload = queue.poll();
-            }
-            if (payload == null) {
+            Optional<InputQueue.Entry> next = queue.poll();
+            if (next.isEmpty()) {
                 return;
             }
+            byte[] payload = next.get().payload();
             Path file = spool.resolve(String.format("%012d%s", seq++, extension(payload)));
             try {
                 Files.write(file, payload);
@@ -119,12 +118,32 @@ public final class MqttSource implements Source {
                 Logger.error(e, "source {}: handling message {} failed with {}; dropped, the source goes on",
                         config.name(), InputNames.of(file), e.getClass().getName());
             } finally {
+                queue.finished(next.get());
                 try {
                     Files.deleteIfExists(file);
                 } catch (IOException e) {
                     Logger.warn("source {}: cannot remove spool file {}: {}", config.name(), file, e.getMessage());
                 }
             }
+            reportDrops(false);
+        }
+    }
+
+    /** One line (and one report) per minute at most, with the count, never one per drop. */
+    private void reportDrops(boolean now) {
+        long n = queue.dropsToReport(now);
+        if (n == 0) {
+            return;
+        }
+        QueueStats s = queue.stats();
+        Logger.warn("source {}: {} message(s) dropped, queue of {} full, the {} going ({} dropped of {} received "
+                + "since start; reported at most once a minute)", config.name(), n, s.capacity(),
+                s.policy() == SourceConfig.Drop.OLDEST ? "oldest waiting" : "newest arriving", s.dropped(),
+                s.received());
+        try {
+            drops.dropped(s, n);
+        } catch (RuntimeException e) {
+            Logger.error(e, "source {}: reporting drops failed", config.name());
         }
     }
 
@@ -139,11 +158,10 @@ public final class MqttSource implements Source {
         return ".csv";
     }
 
-    /** Messages dropped because the queue was full. */
-    public long dropped() {
-        synchronized (queue) {
-            return dropped;
-        }
+    /** What the queue did since start; every message received is accounted for. */
+    @Override
+    public Optional<QueueStats> queueStats() {
+        return Optional.of(queue.stats());
     }
 
     @Override
@@ -160,5 +178,6 @@ public final class MqttSource implements Source {
             task.cancel(false);
             task = null;
         }
+        reportDrops(true);
     }
 }

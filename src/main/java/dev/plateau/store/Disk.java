@@ -86,6 +86,18 @@ public final class Disk {
         return Optional.empty();
     }
 
+    /**
+     * {@code e} as a {@link DiskFullException} when the file system said it has no room (or the
+     * quota is used up), naming {@code dir}, the bytes needed and the bytes usable now; empty for
+     * any other failure.
+     *
+     * @param what what was being written, for the message (e.g. "outbox: event e-1")
+     */
+    public static Optional<DiskFullException> noSpace(String what, Path dir, long needed, Throwable e) {
+        return isNoSpace(e) ? Optional.of(new DiskFullException(what, dir, needed, Math.max(0, usable(dir)), e))
+                : Optional.empty();
+    }
+
     /** Bytes usable by this process on {@code dir}'s file system (of its nearest existing ancestor), -1 when unknown. */
     static long usable(Path dir) {
         Path p = dir.toAbsolutePath();

@@ -225,6 +225,7 @@ class ConfigLoaderTest {
         assertEquals("gateway/+/windows", m.topic());
         assertTrue(m.broker().isEmpty());
         assertEquals(32, m.queue());
+        assertEquals(SourceConfig.Drop.OLDEST, m.drop());
 
         List<String> errors = errors(valid() + gateway);
         assertTrue(errors.get(0).startsWith("sources[1].broker: required when there is no mqtt section"),
@@ -234,6 +235,18 @@ class ConfigLoaderTest {
         assertTrue(errors.stream().anyMatch(e -> e.startsWith("sources[1].topic: not an MQTT topic filter: 'a/b#'")),
                 errors.toString());
         assertTrue(errors.stream().anyMatch(e -> e.startsWith("sources[1].qos:")), errors.toString());
+    }
+
+    @Test
+    void read_mqttSourceDrop_newestOrOldestAndNothingElse() throws IOException {
+        String source = "  - {name: gw, type: mqtt, model: m, topic: t, broker: \"tcp://gw:1883\", queue: 8, drop: ";
+        SourceConfig.Mqtt m = (SourceConfig.Mqtt) read(valid() + source + "newest}\n").sources().get(1);
+        assertEquals(SourceConfig.Drop.NEWEST, m.drop());
+        assertEquals(8, m.queue());
+
+        List<String> errors = errors(valid() + source + "random}\n");
+        assertTrue(errors.get(0).startsWith("sources[1].drop: unknown value 'random', expected one of [oldest, newest]"),
+                errors.toString());
     }
 
     @Test

@@ -3,7 +3,9 @@ package dev.plateau.daemon;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.plateau.inference.InputRejectedException.Reason;
+import dev.plateau.config.SourceConfig;
 import dev.plateau.inference.Prediction;
+import dev.plateau.sensor.QueueStats;
 import dev.plateau.testing.ManualClock;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,7 +27,13 @@ class InputReportsTest {
         public void rejected(Map<String, Object> event) {
             events.add(event);
         }
+
+        @Override
+        public void dropped(Map<String, Object> event) {
+            drops.add(event);
+        }
     };
+    private final List<Map<String, Object>> drops = new ArrayList<>();
 
     @Test
     void rejected_burst_firstAtOnceThenOneSummaryPerPeriod() {
@@ -75,5 +83,17 @@ class InputReportsTest {
         assertEquals("a.png", results.get(0).get("input"));
         assertEquals("bag", results.get(0).get("label"));
         assertEquals(3, results.get(0).get("version"));
+    }
+
+    @Test
+    void dropped_sourceReport_oneEventWithTheCountAndTheTotals() {
+        InputReports reports = new InputReports(sink, new ManualClock(), false);
+        QueueStats queue = new QueueStats("gateway", 300, 0, 140, 150, 10, 16, 16, SourceConfig.Drop.OLDEST, 0, 0);
+
+        reports.dropped("m", queue, 40);
+
+        assertEquals(List.of(Map.of("model", "m", "source", "gateway", "count", 40L, "drop", "oldest", "queue", 16,
+                "dropped_total", 140L, "received_total", 300L)), drops);
+        assertEquals(List.of(), events, "drops are not rejections");
     }
 }
