@@ -51,6 +51,12 @@ class CrashTest {
                 // Some kills land in open()'s recovery, most in the write/activate loop.
                 if (random.nextInt(5) > 0) {
                     assertEquals("ready", line, "child did not start: " + Files.readString(tmp.resolve("child.err")));
+                    // Half of these wait for the child's first activation, so that on a loaded machine,
+                    // where a write takes longer, kills still land among activations.
+                    if (random.nextBoolean()) {
+                        assertEquals("activated", out.readLine(), "child did not activate: "
+                                + Files.readString(tmp.resolve("child.err")));
+                    }
                     Thread.sleep(random.nextInt(200));
                 }
                 child.destroyForcibly();

@@ -26,6 +26,7 @@ public final class CrashWorker {
         store.record(Bundles.MODEL, "worker-started");
         System.out.println("ready");
         System.out.flush();
+        boolean told = false;
         while (true) {
             int next = store.nextVersion(Bundles.MODEL);
             store.write(Bundles.MODEL, next, dir -> {
@@ -33,6 +34,11 @@ public final class CrashWorker {
                 Files.writeString(dir.resolve("manifest.yaml"), manifest.replace("version: 1\n", "version: " + next + "\n"));
             });
             store.activate(Bundles.MODEL, next, "crash worker");
+            if (!told) {
+                System.out.println("activated");
+                System.out.flush();
+                told = true;
+            }
             if (random.nextInt(4) == 0) {
                 store.markKept(Bundles.MODEL, next, "crash worker");
             }
