@@ -2,6 +2,7 @@ package dev.plateau.tuning;
 
 import dev.plateau.inference.GraphRunner;
 import dev.plateau.inference.InputRejectedException;
+import dev.plateau.inference.LogOdds;
 import dev.plateau.inference.SampleDirectory.Sample;
 import dev.plateau.model.HeadGraph;
 import dev.plateau.model.HeadLayer;
@@ -349,12 +350,12 @@ final class SiteCalibration implements AutoCloseable {
                 Samples.classification(rows, labels(rows.length, 0)));
     }
 
-    /** The positive class's log-odds per row: the quantity alarms average. */
+    /** The positive class's log-odds per row, as alarms average them ({@link LogOdds}). */
     private double[] logOdds(Scored.Model model, Samples rows) {
         float[] logits = model.logits(rows.data(), rows.size());
         double[] out = new double[rows.size()];
         for (int i = 0; i < out.length; i++) {
-            out[i] = logits[2 * i + positive] - logits[2 * i + 1 - positive];
+            out[i] = LogOdds.of(Arrays.copyOfRange(logits, 2 * i, 2 * i + 2), positive);
         }
         return out;
     }

@@ -82,8 +82,7 @@ class BridgeCalibrationTest {
             for (int k = 0; k < blocks; k++) {
                 double sum = 0;
                 for (int i = 0; i < 12; i++) {
-                    var p = engine.infer(files.get(12 * k + i));
-                    sum += Math.log(Math.max(p.score(positive), 1e-30)) - Math.log(Math.max(p.score(1 - positive), 1e-30));
+                    sum += dev.plateau.inference.LogOdds.of(engine.infer(files.get(12 * k + i)).logits(), positive);
                 }
                 over += sum / 12 > threshold ? 1 : 0;
             }
