@@ -2,6 +2,7 @@ package dev.plateau.config;
 
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Optional;
 
 /** Where inputs come from; each source feeds one model. */
@@ -108,6 +109,11 @@ public sealed interface SourceConfig permits SourceConfig.Replay, SourceConfig.D
         /** The oldest waiting message: a live sensor's newest window matters most (the default). */
         OLDEST,
         /** The message arriving: what waits keeps its place, e.g. a sequence that must stay contiguous. */
-        NEWEST
+        NEWEST;
+
+        /** As the configuration spells it: {@code oldest}, {@code newest}. */
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
     }
 }

@@ -141,7 +141,7 @@ final class InputReports implements Pipeline.Listener {
         body.put("model", model);
         body.put("source", queue.source());
         body.put("count", count);
-        body.put("drop", queue.policy().name().toLowerCase(java.util.Locale.ROOT));
+        body.put("drop", queue.policy().label());
         body.put("queue", queue.capacity());
         body.put("dropped_total", queue.dropped());
         body.put("received_total", queue.received());

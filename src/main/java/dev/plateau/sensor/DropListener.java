@@ -5,6 +5,4 @@ package dev.plateau.sensor;
 public interface DropListener {
     /** @param since how many were dropped since the last report; {@code stats} has the totals */
     void dropped(QueueStats stats, long since);
-
-    DropListener NONE = (stats, since) -> { };
 }

@@ -7,7 +7,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.concurrent.ScheduledExecutorService;
@@ -83,7 +82,7 @@ public final class MqttSource implements Source {
         subscription = subscriber.subscribe(this::arrived);
         task = scheduler.scheduleWithFixedDelay(this::drain, 0, DRAIN_MILLIS, TimeUnit.MILLISECONDS);
         Logger.info("source {}: subscribing to {} (qos {}, queue {}, drop {} when full)", config.name(),
-                config.topic(), config.qos(), config.queue(), config.drop().name().toLowerCase(Locale.ROOT));
+                config.topic(), config.qos(), config.queue(), config.drop().label());
     }
 
     // On the subscriber's thread: quick, never blocks.

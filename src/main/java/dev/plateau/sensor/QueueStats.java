@@ -23,7 +23,7 @@ public record QueueStats(String source, long received, long oversized, long drop
         m.put("queued", queued);
         m.put("queue", capacity);
         m.put("queue_peak", peak);
-        m.put("drop", policy.name().toLowerCase(java.util.Locale.ROOT));
+        m.put("drop", policy.label());
         m.put("waited_p99_ms", waitedP99Micros / 1000);
         m.put("waited_max_ms", waitedMaxMicros / 1000);
         return m;

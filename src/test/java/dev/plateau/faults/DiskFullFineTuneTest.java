@@ -175,6 +175,9 @@ class DiskFullFineTuneTest {
                 assertEquals(1, count(sinceFill, "sample store:", "no space left on"), String.join("\n", sinceFill));
                 assertEquals(1, count(sinceFill, "fine-tune of " + MODEL + " (ft-1) failed:", "no space left on"),
                         String.join("\n", sinceFill));
+                // The event itself found no room in the outbox: held in memory, delivered from there.
+                assertEquals(1, count(sinceFill, "outbox: event", "(finetune-failed): no space left on "
+                        + state.resolve("outbox"), "held in memory"), String.join("\n", sinceFill));
                 assertEquals(List.of(), leftovers(state), "nothing half-written");
                 ModelStore store = new ModelStore(state);
                 assertEquals(0, store.active(MODEL), "the active model is unchanged");
