@@ -92,7 +92,7 @@ class PowerLossTest {
                     written++;
                     Thread.sleep(random.nextInt(600));
                 }
-                child.process().destroyForcibly();
+                child.process().toHandle().destroyForcibly();
                 assertTrue(child.process().waitFor(10, TimeUnit.SECONDS), "did not die");
             } finally {
                 child.process().destroyForcibly();
@@ -157,18 +157,23 @@ class PowerLossTest {
         Random random = new Random(seed);
         Set<String> acknowledged = new HashSet<>();
         Set<String> delivering = new HashSet<>();
+        java.util.Map<String, Integer> storedIn = new java.util.HashMap<>();
         int torn = 0;
         for (int kill = 0; kill < kills; kill++) {
             ChildJvm child = ChildJvm.start(List.of("-XX:TieredStopAtLevel=1", "-Xshare:auto"), java.util.Map.of(),
                     OutboxWorker.class.getName(), state.toString());
             assertTrue(child.awaitLine("ready", 20), String.join("\n", child.lines()));
             Thread.sleep(200 + random.nextInt(700));
-            child.process().destroyForcibly();
+            // SIGKILL through the process handle: Process.destroyForcibly() also closes our end of the
+            // child's stdout, and the lines still in the pipe (a "delivering" among them) were lost,
+            // which counted a delivered event as lost (seen under load, 1 run in 4).
+            child.process().toHandle().destroyForcibly();
             assertTrue(child.process().waitFor(10, TimeUnit.SECONDS), "did not die");
             awaitAllOutput(child);
             for (String line : child.lines()) {
                 if (line.startsWith("stored ")) {
                     acknowledged.add(line.substring(7));
+                    storedIn.put(line.substring(7), kill);
                 } else if (line.startsWith("delivering ")) {
                     delivering.add(line.substring(11));
                 }
@@ -188,7 +193,17 @@ class PowerLossTest {
             Set<String> lost = new HashSet<>(acknowledged);
             lost.removeAll(delivering);
             lost.removeAll(pending);
-            assertEquals(Set.of(), lost, "acknowledged events lost after kill " + kill);
+            if (!lost.isEmpty()) {
+                List<String> seen = new java.util.ArrayList<>();
+                try (Stream<Path> files = Files.list(state.resolve("outbox"))) {
+                    files.map(p -> p.getFileName().toString()).filter(n -> lost.stream().anyMatch(n::contains))
+                            .forEach(seen::add);
+                }
+                List<String> last = child.lines().subList(Math.max(0, child.lines().size() - 6), child.lines().size());
+                assertEquals(Set.of(), lost, "acknowledged events lost after kill " + kill + ": stored in trial "
+                        + lost.stream().map(storedIn::get).toList() + ", files naming them " + seen
+                        + ", the last lines of this trial " + last);
+            }
             try (Stream<Path> files = Files.list(state.resolve("outbox"))) {
                 assertFalse(files.anyMatch(p -> p.getFileName().toString().startsWith(".tmp-")), "left after open");
             }

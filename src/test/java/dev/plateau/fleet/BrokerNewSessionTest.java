@@ -84,6 +84,13 @@ class BrokerNewSessionTest {
                 path.cut();
                 int beforeAway = produced;
                 int queuedAtKill = fleet.outbox().size();
+                // What the device still holds at the kill must arrive. What the old broker had acknowledged
+                // but not yet passed on dies with it (it keeps no sessions): that is the broker's loss, which
+                // a production broker's persistence prevents, not the device's.
+                Set<Integer> heldAtKill = new java.util.HashSet<>();
+                for (Outbox.Event e : fleet.outbox().pending()) {
+                    heldAtKill.add(Json.MAPPER.readTree(fleet.outbox().payload(e)).get("n").asInt());
+                }
                 produced = produce(fleet, produced, Duration.ofSeconds(5));
                 int whileAway = produced - beforeAway;
 
@@ -103,8 +110,13 @@ class BrokerNewSessionTest {
                 }
                 double drainedSeconds = (System.nanoTime() - back) / 1e9;
                 assertEquals(0, fleet.outbox().size(), "every event acknowledged by the new broker");
+                int lostWithBroker = 0;
                 for (int n = 0; n < produced; n++) {
                     Set<String> of = idsOfN.get(n);
+                    if (of == null && n < beforeAway && !heldAtKill.contains(n)) {
+                        lostWithBroker++;
+                        continue;
+                    }
                     assertTrue(of != null, "event " + n + " of " + produced + " never arrived; broker log:\n"
                             + broker.log());
                     assertEquals(1, of.size(), "event " + n + " sent under " + of);
@@ -124,8 +136,9 @@ class BrokerNewSessionTest {
                 System.out.printf("broker back with a new session: %d events produced (%d before the kill, %d in "
                         + "the outbox at the kill, %d while away), %d distinct received, %d messages (%d duplicates "
                         + "under the same eventId); online again %.1f s after the broker was reachable, all delivered "
-                        + "after %.1f s%n", produced, beforeAway, queuedAtKill, whileAway, ids.size(), messages,
-                        messages - ids.size(), reconnectSeconds, drainedSeconds);
+                        + "after %.1f s; %d acknowledged by the killed broker before it passed them on%n", produced,
+                        beforeAway, queuedAtKill, whileAway, ids.size(), messages, messages - ids.size(),
+                        reconnectSeconds, drainedSeconds, lostWithBroker);
             } finally {
                 before.client.disconnectForcibly(0, 1000, false);
                 before.client.close(true);
