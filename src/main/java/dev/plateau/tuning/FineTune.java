@@ -94,7 +94,7 @@ public final class FineTune {
             try (SiteCalibration site = new SiteCalibration(bundle, data, config)) {
                 Candidate candidate = trained ? site.candidate(head, run.bestWeights().get(), novelty) : null;
                 SiteCalibration.Judged judged = candidate == null ? null
-                        : site.judge(candidate, null, data.labels());
+                        : site.judge(candidate, data.labels());
                 return finish(started, data, chosen, candidate, judged == null ? null : judged.site(),
                         judged == null ? null : judged.gate(), site.validationRows());
             }

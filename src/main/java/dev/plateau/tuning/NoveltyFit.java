@@ -101,25 +101,6 @@ final class NoveltyFit {
         return new NoveltyGraph.Score(meanF, projection, (float) tau, BETA);
     }
 
-    /** The precision (inverse covariance) of {@code score} times {@code v}: {@code M M^T v}. */
-    static double[] precisionTimes(NoveltyGraph.Score score, double[] v) {
-        int e = v.length;
-        float[] m = score.projection();
-        double[] y = new double[e];
-        for (int j = 0; j < e; j++) {
-            for (int k = 0; k < e; k++) {
-                y[j] += m[k * e + j] * v[k];
-            }
-        }
-        double[] out = new double[e];
-        for (int i = 0; i < e; i++) {
-            for (int j = 0; j < e; j++) {
-                out[i] += m[i * e + j] * y[j];
-            }
-        }
-        return out;
-    }
-
     static double[][] cholesky(double[][] a) {
         int n = a.length;
         double[][] l = new double[n][n];

@@ -107,12 +107,10 @@ final class SiteCalibration implements AutoCloseable {
 
     /** The trained head at this site's operating point, with the modal novelty score when {@code novelty}. */
     Candidate candidate(HeadGraph head, List<HeadLayer> trained, boolean novelty) {
-        List<HeadLayer> layers = trained;
-        byte[] file = head.withHead(layers);
         // Only ever quieter: a head already quieter than the target on this site stays as trained.
-        double shift = Math.max(0, quantile(logOdds(run(file, "the trained head"), selection), 1 - HEAD_FALSE_ALARMS));
-        layers = shifted(trained, shift);
-        file = head.withHead(layers);
+        double shift = Math.max(0, quantile(logOdds(run(head.withHead(trained), "the trained head"), selection),
+                1 - HEAD_FALSE_ALARMS));
+        byte[] file = head.withHead(shifted(trained, shift));
         NoveltyGraph.Score score = null;
         if (novelty) {
             NoveltyGraph.Modal modal = new NoveltyGraph.Modal(bundle.manifest().input().tensor(), length, rate, bands);
@@ -204,9 +202,8 @@ final class SiteCalibration implements AutoCloseable {
     /** The gate's decision with the blinding guard first, and the site's figures for the report. */
     record Judged(GateDecision gate, SiteReport site) {}
 
-    Judged judge(Candidate candidate, Scored.Model currentModel, List<String> labels) {
-        Scored.Model before = currentModel == null
-                ? (rows, n) -> current.run(rows, n, bundle.manifest().output().tensor()) : currentModel;
+    Judged judge(Candidate candidate, List<String> labels) {
+        Scored.Model before = (rows, n) -> current.run(rows, n, bundle.manifest().output().tensor());
         int negative = 1 - positive;
         // Better: fewer false alarms on the site's own healthy windows. The proxies judge blinding
         // only: a model that raises alarms everywhere "detects" them too.
