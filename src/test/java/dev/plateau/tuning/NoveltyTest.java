@@ -57,9 +57,23 @@ class NoveltyTest {
 
     @Test
     void append_graphInOnnxRuntime_matchesJavaScore() throws Exception {
+        matchesInOnnxRuntime(NoveltyFit.fit(gaussian(200, 24, 3, 0.1)));
+    }
+
+    @Test
+    void append_withDropTerm_graphInOnnxRuntime_matchesJavaScore() throws Exception {
+        // A drop term over two of the 24 features, one of them rectified away for most inputs.
+        NoveltyGraph.Score fitted = NoveltyFit.fit(gaussian(200, 24, 3, 0.1));
+        float[] weights = new float[24 * 2];
+        weights[0] = -3f;
+        weights[5 * 2 + 1] = 2f;
+        NoveltyGraph.Score score = fitted.withDrop(weights, new float[] {0.2f, -0.5f}, 1.5f, 0.7f);
+        assertTrue(score.drop(new float[24]) > 0, "the drop term is not zero at the origin");
+        matchesInOnnxRuntime(score);
+    }
+
+    private static void matchesInOnnxRuntime(NoveltyGraph.Score score) throws Exception {
         TinyModels.Spec spec = TinyModels.window3x8();
-        float[][] normal = gaussian(200, 24, 3, 0.1);
-        NoveltyGraph.Score score = NoveltyFit.fit(normal);
         byte[] model = NoveltyGraph.append(TinyModels.model(spec), new NoveltyGraph.Existing("embedding"), "logits", 1, score);
         OrtEnvironment env = OrtRuntime.environment(1);
         float[][] inputs = gaussian(20, 24, 4, 0.3);
