@@ -56,9 +56,20 @@ final class Daemons {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
             assertTrue(child.process().isAlive(), "the daemon died: " + String.join("\n", child.lines()));
-            assertTrue(System.nanoTime() < deadline, file.getFileName() + " not within " + seconds + " s: "
-                    + String.join("\n", tail(child.lines(), 40)));
+            assertTrue(System.nanoTime() < deadline, () -> file.getFileName() + " not within " + seconds + " s; in "
+                    + file.getParent().getParent() + ": " + listing(file.getParent().getParent()) + "; the log without "
+                    + "the replay's results:\n" + String.join("\n", tail(child.lines().stream()
+                    .filter(l -> !l.contains("result source=cam")).toList(), 60)));
             Thread.sleep(20);
+        }
+    }
+
+    /** The names under {@code dir}, two levels deep, for a failure message. */
+    private static List<String> listing(Path dir) {
+        try (Stream<Path> walk = Files.walk(dir, 2)) {
+            return walk.map(p -> dir.relativize(p).toString()).sorted().toList();
+        } catch (java.io.IOException e) {
+            return List.of("(cannot list: " + e.getMessage() + ")");
         }
     }
 
