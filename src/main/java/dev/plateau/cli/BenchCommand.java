@@ -7,6 +7,10 @@ import dev.plateau.inference.InputFiles;
 import dev.plateau.inference.InputRejectedException;
 import dev.plateau.inference.OrtRuntime;
 import dev.plateau.model.ModelBundle;
+import dev.plateau.tuning.HeadBenchmark;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.Optional;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -16,9 +20,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code plateau bench infer}: side-by-side figures, never a bare absolute time. */
+/** {@code plateau bench infer} and {@code plateau bench tune}: side-by-side figures, never a bare absolute time. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Side-by-side benchmarks.",
-        subcommands = BenchCommand.Infer.class)
+        subcommands = {BenchCommand.Infer.class, BenchCommand.Tune.class})
 final class BenchCommand {
     /** The most bytes a benchmark input may have: the largest image input. */
     private static final long MAX_SAMPLE_BYTES = 16L * 1024 * 1024;
@@ -100,6 +104,118 @@ final class BenchCommand {
 
         private static String name(Part part) {
             return part.name().toLowerCase(Locale.ROOT);
+        }
+    }
+    @Command(name = "tune", mixinStandardHelpOptions = true,
+            description = "Embeds DIR once with the bundle's backbone (timed), then trains the bundle's head for "
+                    + "--steps steps of batch 32 with Adam from its own weights, as a fine-tune does, side by side "
+                    + "with the same head, embeddings, batches, optimizer and steps in PyTorch on one thread "
+                    + "(models/training/bench_head_torch.py, when /usr/bin/python3 has torch), with the BLAS "
+                    + "that torch used and its measured matmul speed.")
+    static final class Tune implements Callable<Integer> {
+        /** The fine-tune default, and the batch the PyTorch figures of the README use. */
+        static final int BATCH = 32;
+
+        @Option(names = {"-m", "--model"}, required = true, paramLabel = "BUNDLE", description = "model bundle")
+        Path bundle;
+
+        @Option(names = {"-d", "--data"}, required = true, paramLabel = "DIR",
+                description = "labelled sample directory (one sub-directory per label)")
+        Path data;
+
+        @Option(names = "--steps", paramLabel = "N", defaultValue = "152",
+                description = "training steps per run (default: ${DEFAULT-VALUE})")
+        int steps;
+
+        @Option(names = "--repeats", paramLabel = "R", defaultValue = "5",
+                description = "timed runs after one warm-up run, each side; the median counts (default: ${DEFAULT-VALUE})")
+        int repeats;
+
+        @Option(names = "--torch-script", paramLabel = "FILE", defaultValue = "models/training/bench_head_torch.py",
+                description = "the PyTorch peer (default: ${DEFAULT-VALUE})")
+        Path torchScript;
+
+        @Option(names = "--json", description = "print one JSON object instead of a table")
+        boolean json;
+
+        @Override
+        public Integer call() throws IOException, InterruptedException {
+            if (steps < 1 || repeats < 1) {
+                throw new IllegalArgumentException("--steps and --repeats must be >= 1, found " + steps + " and "
+                        + repeats);
+            }
+            ModelBundle b = ModelBundle.open(bundle);
+            HeadBenchmark.Embedded e = HeadBenchmark.embed(b, data);
+            HeadBenchmark.Runs ours = HeadBenchmark.train(e.head().layers(), e.samples(), steps, BATCH, repeats);
+            Optional<TorchPeer.Result> torch;
+            Path file = Files.createTempFile("plateau-head", ".bin");
+            try {
+                HeadBenchmark.writeForPeer(file, e.samples(), e.head().layers());
+                torch = TorchPeer.run(torchScript, file, steps, BATCH, HeadBenchmark.adamArguments(), repeats);
+            } finally {
+                Files.deleteIfExists(file);
+            }
+            String model = b.manifest().name();
+            System.out.println(json ? Json.line(toJson(model, e, ours, torch)) : table(model, e, ours, torch));
+            return ExitCode.OK;
+        }
+
+        static Map<String, Object> toJson(String model, HeadBenchmark.Embedded e, HeadBenchmark.Runs ours,
+                                          Optional<TorchPeer.Result> torch) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("model", model);
+            out.put("samples", e.samples().size());
+            out.put("embedding_width", e.samples().dim());
+            out.put("embed_ms", e.millis());
+            out.put("steps", ours.steps());
+            out.put("batch", ours.batch());
+            Map<String, Object> p = new LinkedHashMap<>();
+            p.put("median_ms", ours.medianMillis());
+            p.put("runs_ms", ours.runsMillis());
+            p.put("steps_per_s", ours.steps() / ours.medianMillis() * 1000);
+            p.put("gflops", ours.gflops());
+            p.put("final_loss", Json.finiteOrNull(ours.finalLoss()));
+            out.put("plateau", p);
+            torch.ifPresent(t -> {
+                Map<String, Object> q = new LinkedHashMap<>();
+                q.put("version", t.torchVersion());
+                q.put("median_ms", t.medianMillis());
+                q.put("runs_ms", t.runsMillis());
+                q.put("steps_per_s", ours.steps() / t.medianMillis() * 1000);
+                q.put("gflops", ours.flopsPerStep() * ours.steps() / (t.medianMillis() * 1e6));
+                q.put("final_loss", Json.finiteOrNull(t.finalLoss()));
+                q.put("blas_build", t.blasBuild());
+                q.put("blas_loaded", t.blasLoaded());
+                q.put("matmul_1024_gflops", t.matmulGflops());
+                q.put("optimised_blas", t.optimisedBlas());
+                out.put("torch", q);
+                out.put("ratio", ours.medianMillis() / t.medianMillis());
+            });
+            return out;
+        }
+
+        static String table(String model, HeadBenchmark.Embedded e, HeadBenchmark.Runs ours,
+                            Optional<TorchPeer.Result> torch) {
+            StringBuilder out = new StringBuilder();
+            out.append(String.format(Locale.ROOT, "%s: %d samples embedded (width %d) in %d ms; %d steps of batch %d,"
+                            + " Adam, one thread, median of %d runs after a warm-up%n", model, e.samples().size(),
+                    e.samples().dim(), e.millis(), ours.steps(), ours.batch(), ours.runsMillis().length));
+            out.append(String.format(Locale.ROOT, "%-8s %10s %9s %8s %11s %9s%n", "side", "train ms", "steps/s",
+                    "GFLOP/s", "final loss", "ratio"));
+            double base = torch.map(TorchPeer.Result::medianMillis).orElse(Double.NaN);
+            out.append(row("plateau", ours.medianMillis(), ours, ours.finalLoss(), ours.medianMillis() / base));
+            torch.ifPresentOrElse(t -> {
+                out.append(row("pytorch", t.medianMillis(), ours, t.finalLoss(), 1.0));
+                out.append(String.format(Locale.ROOT, "torch %s BLAS: loaded %s, 1024x1024 matmul %.1f GFLOP/s%s%n",
+                        t.torchVersion(), t.blasLoaded().isEmpty() ? "(none seen)" : String.join(", ", t.blasLoaded()),
+                        t.matmulGflops(), t.optimisedBlas() ? "" : " -- a reference BLAS: this ratio does not count"));
+            }, () -> out.append("pytorch: skipped, " + TorchPeer.PYTHON + " is missing\n"));
+            return out.toString().stripTrailing();
+        }
+
+        private static String row(String side, double ms, HeadBenchmark.Runs ours, double loss, double ratio) {
+            return String.format(Locale.ROOT, "%-8s %10.1f %9.1f %8.1f %11.4f %9.2f%n", side, ms,
+                    ours.steps() / ms * 1000, ours.flopsPerStep() * ours.steps() / (ms * 1e6), loss, ratio);
         }
     }
 }

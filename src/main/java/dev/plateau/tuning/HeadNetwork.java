@@ -33,8 +33,6 @@ public final class HeadNetwork {
     private float[][] inputRows = new float[0][];
     /** Below this many rows a dense pass computes dot products instead of transposing the weights. */
     private static final int MIN_BATCH_ROWS = 4;
-    /** Input columns per tile of the weight transposition. */
-    private static final int TILE = 16;
     private int lastInputOffset;
 
     /** Copies the weights of {@code head}; consecutive layers must agree on their widths. */
@@ -249,32 +247,10 @@ public final class HeadNetwork {
             }
             return;
         }
-        float[][] wt = layer.transposed;
-        // In tiles, so that both the rows read and the rows written stay in cache.
-        for (int i0 = 0; i0 < in; i0 += TILE) {
-            int i1 = Math.min(in, i0 + TILE);
-            for (int o = 0; o < out; o++) {
-                int w = layer.offset + o * in;
-                for (int i = i0; i < i1; i++) {
-                    wt[i][o] = params[w + i];
-                }
-            }
-        }
+        Gemm.transpose(params, layer.offset, out, in, layer.transposed);
+        Gemm.forward(src, srcOffset, n, in, layer.transposed, params, bias, out, rowBuffer);
         for (int r = 0; r < n; r++) {
-            float[] acc = rowBuffer[r];
-            System.arraycopy(params, bias, acc, 0, out);
-            int x = srcOffset + r * in;
-            for (int i = 0; i < in; i++) {
-                axpy(acc, wt[i], src[x + i], out);
-            }
-            System.arraycopy(acc, 0, dst, r * out, out);
-        }
-    }
-
-    /** {@code y[0..n) += a * x[0..n)}. */
-    private static void axpy(float[] y, float[] x, float a, int n) {
-        for (int j = 0; j < n; j++) {
-            y[j] += a * x[j];
+            System.arraycopy(rowBuffer[r], 0, dst, r * out, out);
         }
     }
 
@@ -314,46 +290,34 @@ public final class HeadNetwork {
             }
             grads[bias + o] = (float) s;
         }
-        // Row updates on separate row arrays (vectorised, see dense); each weight's gradient
+        // Row updates on separate row arrays (vectorised, see Gemm); each weight's gradient
         // row stays in cache while the batch's rows pass over it; sums of at most batch-size terms.
-        for (int r = 0; r < n; r++) {
-            System.arraycopy(x, xOffset + r * in, inputRows[r], 0, in);
-        }
+        Gemm.rows(x, xOffset, n, in, inputRows);
         float[] gw = layer.gradientRow;
         for (int o = 0; o < out; o++) {
-            java.util.Arrays.fill(gw, 0, in, 0f);
-            for (int r = 0; r < n; r++) {
-                float g = dOut[r * out + o];
-                if (g != 0f) {
-                    axpy(gw, inputRows[r], g, in);
-                }
-            }
+            Gemm.weightGradientRow(dOut, out, o, n, inputRows, in, gw);
             System.arraycopy(gw, 0, grads, layer.offset + o * in, in);
         }
         if (dIn != null) {
-            Arrays.fill(dIn, 0, n * in, 0f);
+            float[][] w = layer.weightRows;
+            Gemm.rows(params, layer.offset, out, in, w);
             for (int r = 0; r < n; r++) {
-                for (int o = 0; o < out; o++) {
-                    float g = dOut[r * out + o];
-                    if (g != 0f) {
-                        int w = layer.offset + o * in;
-                        for (int i = 0; i < in; i++) {
-                            dIn[r * in + i] += g * params[w + i];
-                        }
-                    }
-                }
+                Gemm.inputGradientRow(dOut, out, r, w, in, gw);
+                System.arraycopy(gw, 0, dIn, r * in, in);
             }
         }
     }
 
     /**
      * One layer's shape and where its parameters start ({@code offset} is -1 for ReLU), with a
-     * dense layer's work buffers: its weights transposed, one row of its weight gradient.
+     * dense layer's work buffers: its weights transposed and, above the first
+     * (the only ones whose input gradient is needed), as rows; one row of its weight gradient.
      */
     private record Layer(String name, boolean dense, int in, int out, int offset, float[][] transposed,
-                         float[] gradientRow) {
+                         float[][] weightRows, float[] gradientRow) {
         Layer(String name, boolean dense, int in, int out, int offset) {
-            this(name, dense, in, out, offset, dense ? new float[in][out] : null, dense ? new float[in] : null);
+            this(name, dense, in, out, offset, dense ? new float[in][out] : null, dense && offset > 0 ? new float[out][in] : null,
+                    dense ? new float[in] : null);
         }
 
         int biasOffset() {
