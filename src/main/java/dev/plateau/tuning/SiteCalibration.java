@@ -118,7 +118,8 @@ final class SiteCalibration implements AutoCloseable {
             float[][] normal = features(features, fit);
             float[][] shuffled = normal.clone();
             Collections.shuffle(Arrays.asList(shuffled), new Random(config.seed()));
-            score = withDrop(NoveltyFit.fit(shuffled, temperature(bands.size())), normal, bands.size());
+            score = withDrop(NoveltyFit.fit(shuffled, temperature(bands.size())), normal, bands.size(),
+                    gravityChannel(fit));
             score = atFalseAlarms(score, features(features, selection), HEAD_FALSE_ALARMS);
             file = NoveltyGraph.append(file, modal, head.outputTensor(), positive, score);
         }
@@ -131,8 +132,13 @@ final class SiteCalibration implements AutoCloseable {
      * amount: a mode's frequency below this site's healthy spread, {@code sum_k relu(-(f_k -
      * mean_k) / sd_k - DROP_MARGIN)} over the modes, standardised on the training windows (mean 0,
      * one log-odds unit per standard deviation), so it adds up over the windows an alarm averages.
+     * Each mode counts by its healthy share of the vertical axis (the one gravity is on): cracked
+     * girders soften bending, so the modes that move the deck up and down are the ones whose drop
+     * is evidence; a sway or a traffic peak in the lateral axis counts little.
+     *
+     * @param vertical the channel gravity is on
      */
-    private static NoveltyGraph.Score withDrop(NoveltyGraph.Score score, float[][] normal, int modes) {
+    private static NoveltyGraph.Score withDrop(NoveltyGraph.Score score, float[][] normal, int modes, int vertical) {
         int e = normal[0].length;
         float[] weights = new float[e * modes];
         float[] bias = new float[modes];
@@ -146,8 +152,14 @@ final class SiteCalibration implements AutoCloseable {
                 variance += (row[k] - mean) * (row[k] - mean) / Math.max(1, normal.length - 1);
             }
             double sd = Math.max(Math.sqrt(variance), 1e-6);
-            weights[k * modes + k] = (float) (-1 / sd);
-            bias[k] = (float) (mean / sd - DROP_MARGIN);
+            // Features are [log f (modes), log share per channel (modes each)]: this mode's vertical share.
+            double share = 0;
+            for (float[] row : normal) {
+                share += Math.exp(row[modes * (1 + vertical) + k]) / normal.length;
+            }
+            // relu(w . v) = w . relu(v) for w >= 0: the weight goes into both parts.
+            weights[k * modes + k] = (float) (-share / sd);
+            bias[k] = (float) (share * (mean / sd - DROP_MARGIN));
         }
         NoveltyGraph.Score unit = score.withDrop(weights, bias, 1f, 0f);
         double[] sums = Arrays.stream(normal).mapToDouble(unit::drop).toArray();
@@ -175,6 +187,23 @@ final class SiteCalibration implements AutoCloseable {
         }
         double at = quantile(evidence, 1 - rate);
         return score.withDrop(score.dropWeights(), score.dropBias(), score.dropSlope(), (float) (score.dropOffset() + at));
+    }
+
+    /** The channel whose mean is largest in magnitude over the windows: the one gravity is on. */
+    private int gravityChannel(float[][] windows) {
+        double[] sum = new double[3];
+        for (float[] w : windows) {
+            for (int c = 0; c < 3; c++) {
+                for (int t = 0; t < length; t++) {
+                    sum[c] += w[c * length + t];
+                }
+            }
+        }
+        int best = 0;
+        for (int c = 1; c < 3; c++) {
+            best = Math.abs(sum[c]) > Math.abs(sum[best]) ? c : best;
+        }
+        return best;
     }
 
     /** All log frequencies moving together, as temperature moves a deck's modes; the shares stay. */
