@@ -120,7 +120,8 @@ public final class HeadGraph {
         return model.toBuilder().setGraph(chain.write(List.copyOf(layers))).build().toByteArray();
     }
 
-    private static OnnxMl.ModelProto parse(byte[] model) {
+    /** A model's bytes as ONNX, or a {@link GraphException} saying why not. */
+    static OnnxMl.ModelProto parse(byte[] model) {
         try {
             OnnxMl.ModelProto proto = OnnxMl.ModelProto.parseFrom(model);
             if (!proto.hasGraph()) {

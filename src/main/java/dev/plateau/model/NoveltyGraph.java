@@ -1,7 +1,6 @@
 package dev.plateau.model;
 
 import ai.onnx.proto.OnnxMl;
-import com.google.protobuf.InvalidProtocolBufferException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -145,7 +144,7 @@ public final class NoveltyGraph {
 
         /** A copy of {@code model} that also outputs the features, for fitting the score on them. */
         public byte[] exposedIn(byte[] model) {
-            OnnxMl.ModelProto proto = parse(model);
+            OnnxMl.ModelProto proto = HeadGraph.parse(model);
             OnnxMl.GraphProto.Builder graph = proto.getGraph().toBuilder();
             append(graph);
             byte[] withNodes = proto.toBuilder().setGraph(graph).build().toByteArray();
@@ -162,7 +161,7 @@ public final class NoveltyGraph {
         if (positive != 0 && positive != 1) {
             throw new IllegalArgumentException("novelty: needs a two-class model, positive index " + positive);
         }
-        OnnxMl.ModelProto proto = parse(model);
+        OnnxMl.ModelProto proto = HeadGraph.parse(model);
         OnnxMl.GraphProto.Builder graph = proto.getGraph().toBuilder();
         features.append(graph);
         String embeddingTensor = features.tensor();
@@ -239,7 +238,7 @@ public final class NoveltyGraph {
      * the head's own logits are {@code outputTensor} again. A model without them is returned as is.
      */
     public static byte[] strip(byte[] model, String outputTensor) {
-        OnnxMl.ModelProto proto = parse(model);
+        OnnxMl.ModelProto proto = HeadGraph.parse(model);
         OnnxMl.GraphProto.Builder graph = proto.getGraph().toBuilder();
         boolean calibrated = graph.getNodeList().stream().anyMatch(n -> calibration(n.getName()));
         if (!calibrated) {
@@ -271,14 +270,6 @@ public final class NoveltyGraph {
 
     private static String headOutput(String outputTensor) {
         return PREFIX + "head_" + outputTensor;
-    }
-
-    private static OnnxMl.ModelProto parse(byte[] model) {
-        try {
-            return OnnxMl.ModelProto.parseFrom(model);
-        } catch (InvalidProtocolBufferException e) {
-            throw new GraphException("not an ONNX model (" + model.length + " bytes): " + e.getMessage(), e);
-        }
     }
 
     private static void node(OnnxMl.GraphProto.Builder graph, String op, String name, List<String> inputs, String output) {
