@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.plateau.store.ModelStore;
 import dev.plateau.testing.ChildJvm;
 import dev.plateau.testing.Files2;
-import dev.plateau.testing.TinyModels;
+import dev.plateau.testing.TinyDevice;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -31,20 +31,7 @@ class InboxFaultTest {
 
     /** Two inboxes: {@code images} (the 4x4 gray model) and {@code windows} (the 3x8 CSV model). */
     private Path config() throws IOException {
-        Path gray = TinyModels.bundle(tmp.resolve("gray"), TinyModels.gray4x4());
-        Path window = TinyModels.bundle(tmp.resolve("window"), TinyModels.window3x8());
-        Path config = tmp.resolve("device.yaml");
-        Files.writeString(config, """
-                device: {group: test, node: child}
-                state_dir: %s
-                models:
-                  - {name: tiny, bundle: %s}
-                  - {name: window, bundle: %s}
-                sources:
-                  - {name: images, type: directory, model: tiny, path: %s, poll_ms: 50, settle_ms: 0}
-                  - {name: windows, type: directory, model: window, path: %s, poll_ms: 50, settle_ms: 0}
-                """.formatted(tmp.resolve("state"), gray, window, images(), windows()));
-        return config;
+        return TinyDevice.twoInboxes(tmp, "child");
     }
 
     private Path images() {

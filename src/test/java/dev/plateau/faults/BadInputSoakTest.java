@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.plateau.testing.ChildJvm;
 import dev.plateau.testing.Files2;
-import dev.plateau.testing.TinyModels;
+import dev.plateau.testing.TinyDevice;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -50,20 +50,9 @@ class BadInputSoakTest {
     }
 
     private Path config() throws IOException {
-        Path gray = TinyModels.bundle(tmp.resolve("gray"), TinyModels.gray4x4());
-        Path window = TinyModels.bundle(tmp.resolve("window"), TinyModels.window3x8());
         Path secret = Files.writeString(tmp.resolve("secret.txt"), "ax,ay,az\nTOPSECRET,1,2\n");
         assertTrue(Files.exists(secret));
-        return Files.writeString(tmp.resolve("device.yaml"), """
-                device: {group: test, node: soak}
-                state_dir: %s
-                models:
-                  - {name: tiny, bundle: %s}
-                  - {name: window, bundle: %s}
-                sources:
-                  - {name: images, type: directory, model: tiny, path: %s, poll_ms: 50, settle_ms: 0}
-                  - {name: windows, type: directory, model: window, path: %s, poll_ms: 50, settle_ms: 0}
-                """.formatted(tmp.resolve("state"), gray, window, images(), windows()));
+        return TinyDevice.twoInboxes(tmp, "soak");
     }
 
     /** What one round writes: the file's name in its inbox and whether it must be rejected. */

@@ -31,4 +31,23 @@ public final class TinyDevice {
                 tmp.resolve("replay"), tmp.resolve("inbox")));
         return config;
     }
+
+    /**
+     * Two inboxes under {@code tmp}: {@code images} for the 4x4 gray model ({@code tiny}) and
+     * {@code windows} for the 3x8 CSV model ({@code window}); the state in {@code tmp/state}.
+     */
+    public static Path twoInboxes(Path tmp, String node) throws IOException {
+        Path gray = TinyModels.bundle(tmp.resolve("gray"), TinyModels.gray4x4());
+        Path window = TinyModels.bundle(tmp.resolve("window"), TinyModels.window3x8());
+        return Files.writeString(tmp.resolve("device.yaml"), """
+                device: {group: test, node: %s}
+                state_dir: %s
+                models:
+                  - {name: tiny, bundle: %s}
+                  - {name: window, bundle: %s}
+                sources:
+                  - {name: images, type: directory, model: tiny, path: %s, poll_ms: 50, settle_ms: 0}
+                  - {name: windows, type: directory, model: window, path: %s, poll_ms: 50, settle_ms: 0}
+                """.formatted(node, tmp.resolve("state"), gray, window, tmp.resolve("images"), tmp.resolve("windows")));
+    }
 }
