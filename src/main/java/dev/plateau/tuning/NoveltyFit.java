@@ -96,9 +96,18 @@ final class NoveltyFit {
         for (int s = fitN; s < n; s++) {
             held[s - fitN] = unit.distance2(normal[s]);
         }
-        Arrays.sort(held);
-        double tau = held[Math.min(held.length - 1, (int) Math.ceil(QUANTILE * held.length) - 1)];
+        double tau = quantile(held, QUANTILE);
         return new NoveltyGraph.Score(meanF, projection, (float) tau, BETA);
+    }
+
+    /**
+     * The empirical {@code q} quantile: the smallest value with a share of at least {@code q} of
+     * the values at or below it.
+     */
+    static double quantile(double[] values, double q) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted[Math.min(sorted.length - 1, Math.max(0, (int) Math.ceil(q * sorted.length) - 1))];
     }
 
     static double[][] cholesky(double[][] a) {

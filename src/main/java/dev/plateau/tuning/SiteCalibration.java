@@ -108,8 +108,8 @@ final class SiteCalibration implements AutoCloseable {
     /** The trained head at this site's operating point, with the modal novelty score when {@code novelty}. */
     Candidate candidate(HeadGraph head, List<HeadLayer> trained, boolean novelty) {
         // Only ever quieter: a head already quieter than the target on this site stays as trained.
-        double shift = Math.max(0, quantile(logOdds(run(head.withHead(trained), "the trained head"), selection),
-                1 - HEAD_FALSE_ALARMS));
+        double[] trainedLogOdds = logOdds(run(head.withHead(trained), "the trained head"), selection);
+        double shift = Math.max(0, NoveltyFit.quantile(trainedLogOdds, 1 - HEAD_FALSE_ALARMS));
         byte[] file = head.withHead(shifted(trained, shift));
         NoveltyGraph.Score score = null;
         if (novelty) {
@@ -185,7 +185,7 @@ final class SiteCalibration implements AutoCloseable {
             evidence[i] = score.beta() * (score.distance2(unseen[i]) / score.tau() - 1)
                     + score.dropSlope() * score.drop(unseen[i]) - score.dropOffset();
         }
-        double at = quantile(evidence, 1 - rate);
+        double at = NoveltyFit.quantile(evidence, 1 - rate);
         return score.withDrop(score.dropWeights(), score.dropBias(), score.dropSlope(), (float) (score.dropOffset() + at));
     }
 
@@ -213,8 +213,8 @@ final class SiteCalibration implements AutoCloseable {
         return t;
     }
 
-    private static float[][] features(GraphRunner runner, float[][] windows) {
-        int width = runner.run(windows[0], 1, ModalFeatures.OUTPUT).length;
+    private float[][] features(GraphRunner runner, float[][] windows) {
+        int width = ModalFeatures.width(bands.size());
         float[] flat = runner.run(flatten(windows), windows.length, ModalFeatures.OUTPUT);
         float[][] rows = new float[windows.length][];
         for (int i = 0; i < rows.length; i++) {
@@ -332,7 +332,8 @@ final class SiteCalibration implements AutoCloseable {
         int h = validation.length;
         double[] healthy = Arrays.copyOf(scores, h);
         double[] damaged = Arrays.copyOfRange(scores, h, scores.length);
-        double threshold = quantile(blockMeans(healthy, config.seed() + 17), 1 - ALARM_FALSE_ALARM_RATE);
+        double threshold = NoveltyFit.quantile(blockMeans(healthy, config.seed() + 17),
+                1 - ALARM_FALSE_ALARM_RATE);
         double[] blocks = blockMeans(damaged, config.seed() + 19);
         int over = 0;
         for (double b : blocks) {
@@ -361,7 +362,7 @@ final class SiteCalibration implements AutoCloseable {
      * healthy windows.
      */
     private SiteReport.Alarm alarm(double[] healthy) {
-        return new SiteReport.Alarm(ALARM_WINDOWS, quantile(blockMeans(healthy, config.seed() + 11),
+        return new SiteReport.Alarm(ALARM_WINDOWS, NoveltyFit.quantile(blockMeans(healthy, config.seed() + 11),
                 1 - ALARM_FALSE_ALARM_RATE), ALARM_FALSE_ALARM_RATE, healthy.length);
     }
 
@@ -416,12 +417,6 @@ final class SiteCalibration implements AutoCloseable {
                     + " files cannot be used: " + rejected.subList(0, Math.min(10, rejected.size())));
         }
         return out;
-    }
-
-    static double quantile(double[] values, double q) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        return sorted[Math.min(sorted.length - 1, Math.max(0, (int) Math.ceil(q * sorted.length) - 1))];
     }
 
     private static double mean(double[] x, int from, int to) {
