@@ -141,12 +141,14 @@ public final class ModalFeatures {
                 .addAttribute(intAttribute("keepdims", 1));
     }
 
-    private static OnnxMl.AttributeProto intAttribute(String name, long value) {
+    /** An INT attribute. */
+    static OnnxMl.AttributeProto intAttribute(String name, long value) {
         return OnnxMl.AttributeProto.newBuilder().setName(name).setType(OnnxMl.AttributeProto.AttributeType.INT)
                 .setI(value).build();
     }
 
-    private static OnnxMl.TensorProto ints(String name, long... values) {
+    /** An INT64 initializer holding {@code values}. */
+    static OnnxMl.TensorProto ints(String name, long... values) {
         OnnxMl.TensorProto.Builder t = OnnxMl.TensorProto.newBuilder().setName(name)
                 .setDataType(OnnxMl.TensorProto.DataType.INT64.getNumber()).addDims(values.length);
         for (long v : values) {

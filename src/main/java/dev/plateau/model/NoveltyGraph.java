@@ -196,8 +196,7 @@ public final class NoveltyGraph {
                 .addInput("novelty/white").addOutput("novelty/d2")
                 .addAttribute(OnnxMl.AttributeProto.newBuilder().setName("axes")
                         .setType(OnnxMl.AttributeProto.AttributeType.INTS).addInts(1))
-                .addAttribute(OnnxMl.AttributeProto.newBuilder().setName("keepdims")
-                        .setType(OnnxMl.AttributeProto.AttributeType.INT).setI(1)));
+                .addAttribute(ModalFeatures.intAttribute("keepdims", 1)));
         node(graph, "Mul", "novelty/scale", List.of("novelty/d2", "novelty/slope"), "novelty/scaled");
         node(graph, "Sub", "novelty/shift", List.of("novelty/scaled", "novelty/offset"), "novelty/score");
         node(graph, "MatMul", "novelty/head_log_odds", List.of(head, "novelty/to_log_odds"), "novelty/z");
@@ -209,8 +208,7 @@ public final class NoveltyGraph {
             graph.addInitializer(FloatTensors.create("novelty/drop_slope", List.of(1L), new float[] {score.dropSlope()}));
             graph.addInitializer(FloatTensors.create("novelty/drop_offset", List.of(1L),
                     new float[] {score.dropOffset()}));
-            graph.addInitializer(OnnxMl.TensorProto.newBuilder().setName("novelty/drop_axes")
-                    .setDataType(OnnxMl.TensorProto.DataType.INT64.getNumber()).addDims(1).addInt64Data(1).build());
+            graph.addInitializer(ModalFeatures.ints("novelty/drop_axes", 1));
             node(graph, "MatMul", "novelty/drop_project", List.of(embeddingTensor, "novelty/drop_weights"),
                     "novelty/drop_projected");
             node(graph, "Add", "novelty/drop_shift", List.of("novelty/drop_projected", "novelty/drop_bias"),
@@ -218,8 +216,7 @@ public final class NoveltyGraph {
             node(graph, "Relu", "novelty/drop_excess", List.of("novelty/drop_shifted"), "novelty/drop_excess");
             graph.addNode(OnnxMl.NodeProto.newBuilder().setOpType("ReduceSum").setName("novelty/drop_sum")
                     .addInput("novelty/drop_excess").addInput("novelty/drop_axes").addOutput("novelty/drop_total")
-                    .addAttribute(OnnxMl.AttributeProto.newBuilder().setName("keepdims")
-                            .setType(OnnxMl.AttributeProto.AttributeType.INT).setI(1)));
+                    .addAttribute(ModalFeatures.intAttribute("keepdims", 1)));
             node(graph, "Mul", "novelty/drop_scale", List.of("novelty/drop_total", "novelty/drop_slope"),
                     "novelty/drop_scaled");
             node(graph, "Sub", "novelty/drop_log_odds", List.of("novelty/drop_scaled", "novelty/drop_offset"),
