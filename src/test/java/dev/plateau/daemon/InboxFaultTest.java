@@ -72,8 +72,8 @@ class InboxFaultTest {
     private void goodFilesStillTaken(ChildJvm child, String tag) throws Exception {
         int[][] px = new int[4][4];
         px[1] = new int[] {255, 255, 255, 255};
-        Files.write(images().resolve("good-" + tag + ".png"), Files2.grayPng(px));
-        Files.writeString(windows().resolve("good-" + tag + ".csv"), Files2.window("ax,ay,az", 8));
+        Files2.drop(images().resolve("good-" + tag + ".png"), Files2.grayPng(px));
+        Files2.drop(windows().resolve("good-" + tag + ".csv"), Files2.window("ax,ay,az", 8).getBytes(StandardCharsets.US_ASCII));
         await(images().resolve("processed/good-" + tag + ".png"), 20, child);
         await(windows().resolve("processed/good-" + tag + ".csv"), 20, child);
     }
@@ -183,7 +183,7 @@ class InboxFaultTest {
         Path config = config();
         Files.createDirectories(images());
         int[][] px = new int[4][4];
-        Files.write(images().resolve("killer.png"), Files2.grayPng(px));
+        Files2.drop(images().resolve("killer.png"), Files2.grayPng(px));
         // First life: the process dies while it handles killer.png.
         ChildJvm first = ChildJvm.start(List.of(), Map.of(), "dev.plateau.sensor.HaltingInbox", images().toString());
         assertTrue(first.process().waitFor(30, TimeUnit.SECONDS), first.lines().toString());

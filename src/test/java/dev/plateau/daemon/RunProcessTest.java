@@ -42,7 +42,7 @@ class RunProcessTest {
             assertTrue(started.find(), child.lines().toString());
             assertTrue(Long.parseLong(started.group(1)) < 3000, "start took " + started.group(1) + " ms");
 
-            Files.write(tmp.resolve("inbox/dropped.png"), Files2.grayPng(new int[4][4]));
+            Files2.drop(tmp.resolve("inbox/dropped.png"), Files2.grayPng(new int[4][4]));
             Files.writeString(tmp.resolve("inbox/broken.png"), "not a png");
             assertTrue(child.awaitLine("file=a.png label=middle", 10), child.lines().toString());
             awaitCondition(() -> Files.exists(tmp.resolve("inbox/processed/dropped.png"))

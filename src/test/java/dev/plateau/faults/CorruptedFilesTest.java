@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.plateau.store.ModelStore;
 import dev.plateau.testing.ChildJvm;
+import dev.plateau.testing.Files2;
 import dev.plateau.testing.TinyDevice;
 import dev.plateau.testing.TinyModels;
 import java.nio.file.Files;
@@ -50,7 +51,7 @@ class CorruptedFilesTest {
         try {
             assertTrue(child.awaitLine("(store version " + version + ")", 5), String.join("\n", child.lines()));
             Path inbox = tmp.resolve("inbox");
-            Files.write(inbox.resolve("after.png"), Daemons.middlePng());
+            Files2.drop(inbox.resolve("after.png"), Daemons.middlePng());
             Daemons.await(inbox.resolve("processed/after.png"), 20, child);
             assertTrue(child.awaitLine("model=" + MODEL + " v" + version + " file=after.png label=middle", 5),
                     String.join("\n", child.lines()));

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.plateau.testing.ChildJvm;
+import dev.plateau.testing.Files2;
 import dev.plateau.testing.Mosquitto;
 import dev.plateau.testing.SlowModels;
 import java.net.ServerSocket;
@@ -292,13 +293,13 @@ class InputOverloadTest {
             // The rate: a warm-up, then a batch written at once and the time it takes to drain.
             int written = 0;
             for (int i = 0; i < 4; i++) {
-                Files.write(inbox.resolve(String.format("w%04d.png", written++)), frame);
+                Files2.drop(inbox.resolve(String.format("w%04d.png", written++)), frame);
             }
             awaitProcessed(inbox, written, 60, child);
             int batch = 24;
             long t0 = System.nanoTime();
             for (int i = 0; i < batch; i++) {
-                Files.write(inbox.resolve(String.format("w%04d.png", written++)), frame);
+                Files2.drop(inbox.resolve(String.format("w%04d.png", written++)), frame);
             }
             awaitProcessed(inbox, written, 60, child);
             double rate = batch / ((System.nanoTime() - t0) / 1e9);
@@ -310,7 +311,7 @@ class InputOverloadTest {
             int fed = 0;
             while (System.nanoTime() - start < TimeUnit.SECONDS.toNanos(6)) {
                 if (System.nanoTime() >= next) {
-                    Files.write(inbox.resolve(String.format("f%05d.png", fed++)), frame);
+                    Files2.drop(inbox.resolve(String.format("f%05d.png", fed++)), frame);
                     next += period;
                     backlog = Math.max(backlog, Daemons.names(inbox).size());
                 } else {

@@ -68,7 +68,7 @@ class PowerLossTest {
                     // After each restart: the store is clean and the active model answers.
                     modelsVerifyClean(state, kill);
                     String good = "good-" + kill + ".png";
-                    Files.write(inbox.resolve(good), Daemons.middlePng());
+                    Files2.drop(inbox.resolve(good), Daemons.middlePng());
                     written++;
                     Daemons.await(inbox.resolve("processed").resolve(good), 30, child);
                     assertTrue(child.awaitLine("file=" + good + " label=middle", 5), String.join("\n", child.lines()));
@@ -80,9 +80,9 @@ class PowerLossTest {
                     for (int i = 0; i < 6; i++) {
                         String name = "in-" + kill + "-" + i;
                         if (i % 3 == 2) {
-                            Files.writeString(inbox.resolve(name + ".png"), "not a png");
+                            Files2.drop(inbox.resolve(name + ".png"), "not a png".getBytes(StandardCharsets.US_ASCII));
                         } else {
-                            Files.write(inbox.resolve(name + ".png"), Daemons.middlePng());
+                            Files2.drop(inbox.resolve(name + ".png"), Daemons.middlePng());
                         }
                         written++;
                     }

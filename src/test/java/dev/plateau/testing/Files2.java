@@ -105,4 +105,16 @@ public final class Files2 {
         }
         return file;
     }
+
+    /**
+     * Puts {@code bytes} into a watched directory the way a well-behaved producer does: written under a
+     * hidden name, then renamed into place, so a daemon polling with {@code settle_ms: 0} never takes the
+     * file while it is still empty or half-written (a plain {@code Files.write} was once taken at 0 bytes
+     * and rejected as "not an image format", under load).
+     */
+    public static Path drop(Path file, byte[] bytes) throws IOException {
+        Path part = file.resolveSibling("." + file.getFileName() + ".part");
+        Files.write(part, bytes);
+        return Files.move(part, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
 }
