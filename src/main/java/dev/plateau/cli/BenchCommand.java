@@ -1,21 +1,26 @@
 package dev.plateau.cli;
 
+import dev.plateau.config.DeviceConfig;
 import dev.plateau.inference.InferenceBenchmark;
 import dev.plateau.inference.InferenceBenchmark.Part;
 import dev.plateau.inference.InferenceEngine;
 import dev.plateau.inference.InputFiles;
 import dev.plateau.inference.InputRejectedException;
 import dev.plateau.inference.OrtRuntime;
+import dev.plateau.inference.SampleDirectory;
 import dev.plateau.model.ModelBundle;
+import dev.plateau.tuning.FineTuneContention;
 import dev.plateau.tuning.HeadBenchmark;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.util.Optional;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.nio.file.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -135,11 +140,20 @@ final class BenchCommand {
                 description = "the PyTorch peer (default: ${DEFAULT-VALUE})")
         Path torchScript;
 
+        @Option(names = "--contention-seconds", paramLabel = "S", defaultValue = "5",
+                description = "inference measured idle for S seconds, then during a real fine-tune of DIR, back to "
+                        + "back and paced at 100 Hz, with the fine-tune at idle CPU priority (as the daemon runs it) and "
+                        + "at normal priority; 0 skips it (default: ${DEFAULT-VALUE})")
+        double contentionSeconds;
+
         @Option(names = "--json", description = "print one JSON object instead of a table")
         boolean json;
 
+        /** The paced rate of the contention part: a sensor at 100 Hz. */
+        static final double PACED_HZ = 100;
+
         @Override
-        public Integer call() throws IOException, InterruptedException {
+        public Integer call() throws IOException, InterruptedException, InputRejectedException {
             if (steps < 1 || repeats < 1) {
                 throw new IllegalArgumentException("--steps and --repeats must be >= 1, found " + steps + " and "
                         + repeats);
@@ -155,13 +169,83 @@ final class BenchCommand {
             } finally {
                 Files.deleteIfExists(file);
             }
+            List<FineTuneContention.Result> contention = contention(b);
             String model = b.manifest().name();
-            System.out.println(json ? Json.line(toJson(model, e, ours, torch)) : table(model, e, ours, torch));
+            System.out.println(json ? Json.line(toJson(model, e, ours, torch, contention))
+                    : table(model, e, ours, torch) + contentionTable(contention));
             return ExitCode.OK;
         }
 
+        /** Back to back and paced, each with the fine-tune at idle and at normal priority. */
+        private List<FineTuneContention.Result> contention(ModelBundle b) throws IOException, InputRejectedException {
+            if (!(contentionSeconds > 0)) {
+                return List.of();
+            }
+            List<SampleDirectory.Sample> files = SampleDirectory.scan(data, b.manifest().output().labels()).samples();
+            if (files.isEmpty()) {
+                throw new IllegalArgumentException(data + ": no samples to infer on");
+            }
+            Path file = files.get(0).file();
+            byte[] sample = InputFiles.read(file, MAX_SAMPLE_BYTES, "a benchmark input");
+            int pool = DeviceConfig.Inference.defaultThreads();
+            List<FineTuneContention.Result> out = new ArrayList<>();
+            for (double rate : new double[] {0, PACED_HZ}) {
+                for (boolean idle : new boolean[] {true, false}) {
+                    out.add(FineTuneContention.measure(b, pool, sample, file.toString(), data, idle, rate,
+                            contentionSeconds));
+                }
+            }
+            return out;
+        }
+
+        static String contentionTable(List<FineTuneContention.Result> results) {
+            if (results.isEmpty()) {
+                return "";
+            }
+            StringBuilder out = new StringBuilder(String.format(Locale.ROOT,
+                    "%ninference while a fine-tune runs (shared pool, as the daemon), p50 / p99 / max in us%n"));
+            out.append(String.format(Locale.ROOT, "%-13s %-9s %26s %26s %9s %9s %8s%n", "inference", "fine-tune",
+                    "idle", "during the fine-tune", "p50 x", "p99 x", "tune s"));
+            for (FineTuneContention.Result r : results) {
+                out.append(String.format(Locale.ROOT, "%-13s %-9s %26s %26s %9.2f %9.2f %8.1f%n",
+                        r.rateHz() > 0 ? "paced " + (int) r.rateHz() + " Hz" : "back to back",
+                        r.idlePriority() ? "idle" : "normal", figures(r.idle()), figures(r.during()), r.ratioP50(),
+                        r.ratioP99(), r.fineTuneMillis() / 1000.0));
+            }
+            return out.toString().stripTrailing();
+        }
+
+        private static String figures(FineTuneContention.Figures f) {
+            return String.format(Locale.ROOT, "%.0f / %.0f / %.0f (%d)", f.p50Micros(), f.p99Micros(), f.maxMicros(),
+                    f.calls());
+        }
+
+        private static Map<String, Object> contentionJson(FineTuneContention.Result r) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("mode", r.rateHz() > 0 ? "paced" : "back-to-back");
+            out.put("rate_hz", r.rateHz());
+            out.put("finetune_priority", r.idlePriority() ? "idle" : "normal");
+            out.put("idle", figuresJson(r.idle()));
+            out.put("during", figuresJson(r.during()));
+            out.put("ratio_p50", r.ratioP50());
+            out.put("ratio_p99", r.ratioP99());
+            out.put("finetune_ms", r.fineTuneMillis());
+            out.put("finetune_decision", r.decision());
+            return out;
+        }
+
+        private static Map<String, Object> figuresJson(FineTuneContention.Figures f) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("calls", f.calls());
+            out.put("p50_us", f.p50Micros());
+            out.put("p99_us", f.p99Micros());
+            out.put("max_us", f.maxMicros());
+            return out;
+        }
+
         static Map<String, Object> toJson(String model, HeadBenchmark.Embedded e, HeadBenchmark.Runs ours,
-                                          Optional<TorchPeer.Result> torch) {
+                                          Optional<TorchPeer.Result> torch,
+                                          List<FineTuneContention.Result> contention) {
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("model", model);
             out.put("samples", e.samples().size());
@@ -191,6 +275,9 @@ final class BenchCommand {
                 out.put("torch", q);
                 out.put("ratio", ours.medianMillis() / t.medianMillis());
             });
+            if (!contention.isEmpty()) {
+                out.put("inference_during_finetune", contention.stream().map(Tune::contentionJson).toList());
+            }
             return out;
         }
 

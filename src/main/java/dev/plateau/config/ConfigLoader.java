@@ -115,9 +115,9 @@ public final class ConfigLoader {
 
     private static DeviceConfig.Inference inference(Section s) {
         if (s == null) {
-            return new DeviceConfig.Inference(Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())));
+            return new DeviceConfig.Inference(DeviceConfig.Inference.defaultThreads());
         }
-        Integer threads = s.integer("threads", 1, 64, 1);
+        Integer threads = s.integer("threads", 1, 64, DeviceConfig.Inference.defaultThreads());
         s.finish();
         return new DeviceConfig.Inference(threads);
     }

@@ -64,6 +64,11 @@ public record DeviceConfig(
         public Inference {
             Checks.inRange("inference.threads", threads, 1, 64);
         }
+
+        /** When the config does not say: one thread per core, at most 4. */
+        public static int defaultThreads() {
+            return Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+        }
     }
 
     /** A model bundle to load; {@code threads == 0} means the shared pool. */

@@ -13,6 +13,7 @@ import dev.plateau.store.ModelStore;
 import dev.plateau.store.SampleStore;
 import dev.plateau.tuning.BudgetExceededException;
 import dev.plateau.tuning.FineTune;
+import dev.plateau.tuning.IdleThread;
 import dev.plateau.tuning.TuningConfig;
 import dev.plateau.tuning.TuningDataException;
 import java.io.IOException;
@@ -145,8 +146,10 @@ final class FleetCommands {
                 } else {
                     result.put("data", data.toString());
                 }
-                FineTune.Outcome outcome = new FineTune(ModelBundle.open(slot.engine().bundle().dir()), this.store,
-                        config, clock).run(data, valDir.orElse(null));
+                // At idle CPU priority: the device's inference keeps its latency while the fine-tune runs.
+                FineTune.Outcome outcome = IdleThread.run("plateau-finetune", () -> new FineTune(
+                        ModelBundle.open(slot.engine().bundle().dir()), this.store, config, clock)
+                        .run(data, valDir.orElse(null)));
                 result.put("decision", outcome.accepted() ? "accepted" : "rejected");
                 result.put("reason", outcome.reason());
                 if (outcome.accepted()) {

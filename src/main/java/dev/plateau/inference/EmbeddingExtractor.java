@@ -57,7 +57,7 @@ public final class EmbeddingExtractor implements AutoCloseable {
         OrtSession.SessionOptions options = null;
         OrtSession session = null;
         try {
-            options = OrtRuntime.sessionOptions(0);
+            options = OrtRuntime.sessionOptions(OrtRuntime.BACKGROUND_THREADS);
             session = env.createSession(modelWithEmbedding, options);
             if (!session.getOutputNames().contains(embeddingName)) {
                 throw new BundleException(bundleDir, "embedding tensor '" + embeddingName

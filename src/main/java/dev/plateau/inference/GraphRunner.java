@@ -39,7 +39,7 @@ public final class GraphRunner implements AutoCloseable {
         OrtSession.SessionOptions options = null;
         OrtSession session = null;
         try {
-            options = OrtRuntime.sessionOptions(0);
+            options = OrtRuntime.sessionOptions(OrtRuntime.BACKGROUND_THREADS);
             session = env.createSession(model, options);
             return new GraphRunner(manifest, env, options, session, what);
         } catch (OrtException e) {

@@ -74,6 +74,14 @@ public final class OrtRuntime {
                 .asFloatBuffer();
     }
 
+    /**
+     * Threads of the sessions a fine-tune uses (embedding, the calibration's graphs, the check of a
+     * candidate): one, which ONNX Runtime runs on the calling thread alone. A worker of the shared
+     * pool would do the fine-tune's work at normal priority, beside inference, whatever the calling
+     * thread's own priority ({@code tuning.IdleThread}).
+     */
+    public static final int BACKGROUND_THREADS = 1;
+
     /** Session options for a model: the shared pool, or {@code threads} of its own when > 0. */
     static OrtSession.SessionOptions sessionOptions(int threads) throws OrtException {
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();

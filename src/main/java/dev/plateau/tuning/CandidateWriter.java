@@ -111,7 +111,8 @@ final class CandidateWriter {
     private static double checkFile(Path dir, Scored.Model java, List<SampleDirectory.Sample> files,
                                     Samples rows) throws IOException {
         double worst = 0;
-        try (InferenceEngine engine = InferenceEngine.load(ModelBundle.open(dir), OrtRuntime.environment(1), 0)) {
+        try (InferenceEngine engine = InferenceEngine.load(ModelBundle.open(dir), OrtRuntime.environment(1),
+                OrtRuntime.BACKGROUND_THREADS)) {
             for (int i = 0; i < files.size(); i++) {
                 Prediction p;
                 try {

@@ -19,9 +19,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 import org.tinylog.Logger;
 
 /**
@@ -84,10 +82,10 @@ public final class FineTune {
         Samples anchorSelection = e.anchorSelection == null ? null
                 : novelty ? onlyClass(e.anchorSelection, positive) : e.anchorSelection;
 
-        SettingsSearch.Result chosen = onLowPriorityThread(() -> new SettingsSearch(head.layers(),
+        SettingsSearch.Result chosen = new SettingsSearch(head.layers(),
                 data.balancedFit(e.fit), e.selection, e.rehearsal, anchorSelection,
                 guard == null ? 0 : guard.size(), novelty ? NO_SEARCH_ON_NORMAL_DATA : null, config, clock, progress,
-                epoch -> progress.accept(epochLine(epoch))).run());
+                epoch -> progress.accept(epochLine(epoch))).run();
         TrainingResult run = chosen.run();
         boolean trained = !run.aborted() && run.bestWeights().isPresent();
         if (SiteCalibration.applies(bundle.manifest()) && data.negativeOnly(positive)) {
@@ -231,42 +229,6 @@ public final class FineTune {
         }
         Collections.shuffle(rows, new Random(seed));
         return rows.toArray(float[][]::new);
-    }
-
-    /**
-     * Runs the search on its own thread at the lowest priority and waits for it; an interrupt is
-     * passed on to the trainer, which stops at its next step.
-     */
-    private static <T> T onLowPriorityThread(Supplier<T> work) {
-        AtomicReference<T> result = new AtomicReference<>();
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        Thread worker = new Thread(() -> {
-            try {
-                result.set(work.get());
-            } catch (RuntimeException | Error e) {
-                failure.set(e);
-            }
-        }, "plateau-tune");
-        worker.setPriority(Thread.MIN_PRIORITY);
-        worker.start();
-        try {
-            worker.join();
-        } catch (InterruptedException e) {
-            worker.interrupt();
-            try {
-                worker.join();
-            } catch (InterruptedException again) {
-                // keep waiting was refused; the flag is restored below
-            }
-            Thread.currentThread().interrupt();
-        }
-        if (failure.get() instanceof RuntimeException r) {
-            throw r;
-        }
-        if (failure.get() instanceof Error err) {
-            throw err;
-        }
-        return result.get();
     }
 
     private static String epochLine(EpochRecord e) {

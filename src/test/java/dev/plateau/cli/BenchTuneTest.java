@@ -1,0 +1,75 @@
+package dev.plateau.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code plateau bench tune --json} as a user runs it, on the shipped fashion model and 200 images
+ * it was not trained on: the head's training time, and inference measured idle and during four
+ * real fine-tunes (back to back and paced, the fine-tune at idle and at normal priority). The
+ * figures themselves depend on the machine; what is checked is that every part was measured.
+ */
+class BenchTuneTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Path FIXTURE = Path.of("src/test/resources/fixtures/fashion-test");
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void benchTune_json_headTimingAndInferenceIdleAndDuringFineTunes() throws Exception {
+        Path data = tmp.resolve("data");
+        try (Stream<Path> labels = Files.list(FIXTURE)) {
+            for (Path label : labels.toList()) {
+                Path dir = Files.createDirectories(data.resolve(label.getFileName().toString()));
+                try (Stream<Path> files = Files.list(label)) {
+                    for (Path f : files.sorted().limit(20).toList()) {
+                        Files.copy(f, dir.resolve(f.getFileName().toString()));
+                    }
+                }
+            }
+        }
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-Xmx160m", "-cp", System.getProperty("java.class.path"), "dev.plateau.cli.Main",
+                "bench", "tune", "-m", "models/fashion-cnn", "-d", data.toString(), "--steps", "20", "--repeats", "1",
+                "--contention-seconds", "0.5", "--json"));
+        Process p = new ProcessBuilder(command).redirectError(tmp.resolve("stderr.txt").toFile()).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(240, TimeUnit.SECONDS), "bench tune did not finish");
+        String err = Files.readString(tmp.resolve("stderr.txt"));
+        assertEquals(0, p.exitValue(), err);
+
+        JsonNode r = JSON.readTree(out);
+        assertEquals(200, r.get("samples").asInt(), out);
+        assertEquals(20, r.get("steps").asInt());
+        assertTrue(r.get("plateau").get("median_ms").asDouble() > 0, out);
+        JsonNode parts = r.get("inference_during_finetune");
+        assertEquals(4, parts.size(), out);
+        Set<String> seen = new java.util.HashSet<>();
+        for (JsonNode part : parts) {
+            seen.add(part.get("mode").asText() + "/" + part.get("finetune_priority").asText());
+            assertTrue(part.get("idle").get("calls").asInt() > 0, part.toString());
+            assertTrue(part.get("during").get("calls").asInt() > 0, part.toString());
+            assertTrue(part.get("during").get("p99_us").asDouble() >= part.get("during").get("p50_us").asDouble());
+            assertTrue(part.get("finetune_ms").asLong() > 0, part.toString());
+            // 20 images a label, the gate's own verdict: either, but a decision, not a crash.
+            assertTrue(Set.of("accepted", "rejected").contains(part.get("finetune_decision").asText()), part.toString());
+        }
+        assertEquals(Set.of("back-to-back/idle", "back-to-back/normal", "paced/idle", "paced/normal"), seen);
+        // The daemon's way could be taken on this machine: no warning that chrt was missing or refused.
+        assertTrue(!err.contains("cannot set SCHED_IDLE"), err);
+    }
+}
