@@ -1,6 +1,8 @@
 package dev.plateau.cli;
 
+import dev.plateau.config.ConfigLoader;
 import dev.plateau.config.DeviceConfig;
+import dev.plateau.daemon.Footprint;
 import dev.plateau.inference.InferenceBenchmark;
 import dev.plateau.inference.InferenceBenchmark.Part;
 import dev.plateau.inference.InferenceEngine;
@@ -25,9 +27,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code plateau bench infer} and {@code plateau bench tune}: side-by-side figures, never a bare absolute time. */
+/** {@code plateau bench infer|tune|footprint}: side-by-side figures, never a bare absolute time. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Side-by-side benchmarks.",
-        subcommands = {BenchCommand.Infer.class, BenchCommand.Tune.class})
+        subcommands = {BenchCommand.Infer.class, BenchCommand.Tune.class, BenchCommand.FootprintCommand.class})
 final class BenchCommand {
     /** The most bytes a benchmark input may have: the largest image input. */
     private static final long MAX_SAMPLE_BYTES = 16L * 1024 * 1024;
@@ -303,6 +305,73 @@ final class BenchCommand {
         private static String row(String side, double ms, HeadBenchmark.Runs ours, double loss, double ratio) {
             return String.format(Locale.ROOT, "%-8s %10.1f %9.1f %8.1f %11.4f %9.2f%n", side, ms,
                     ours.steps() / ms * 1000, ours.flopsPerStep() * ours.steps() / (ms * 1e6), loss, ratio);
+        }
+    }
+
+    @Command(name = "footprint", mixinStandardHelpOptions = true,
+            description = "Runs `plateau run -c CONFIG` as a child with the systemd unit's JVM flags, then a bare JVM "
+                    + "with the same flags that only loads the config's models into ONNX Runtime and runs each once: "
+                    + "start to ready and to first result, resident memory over time and its peak, side by side.")
+    static final class FootprintCommand implements Callable<Integer> {
+        @Option(names = {"-c", "--config"}, required = true, paramLabel = "CONFIG", description = "device config")
+        Path config;
+
+        @Option(names = "--seconds", paramLabel = "S", defaultValue = "60",
+                description = "how long each process runs (default: ${DEFAULT-VALUE})")
+        double seconds;
+
+        @Option(names = "--json", description = "print one JSON object instead of a table")
+        boolean json;
+
+        @Override
+        public Integer call() throws IOException, InterruptedException {
+            if (!(seconds >= 4) || Double.isInfinite(seconds)) {
+                throw new IllegalArgumentException("--seconds must be at least 4, found " + seconds);
+            }
+            ConfigLoader.load(config); // a broken config is refused here, not as a child's exit code
+            List<Footprint.Run> runs = Footprint.measure(config, seconds);
+            System.out.println(json ? Json.line(footprintJson(runs)) : footprintTable(runs));
+            return ExitCode.OK;
+        }
+
+        static Map<String, Object> footprintJson(List<Footprint.Run> runs) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("jvm_flags", Footprint.UNIT_JVM_FLAGS);
+            List<Map<String, Object>> parts = new ArrayList<>();
+            for (Footprint.Run r : runs) {
+                Map<String, Object> p = new LinkedHashMap<>();
+                p.put("what", r.what());
+                p.put("ready_ms", r.readyMillis());
+                p.put("first_result_ms", r.firstResultMillis());
+                p.put("peak_rss_kib", r.peakRssKib());
+                p.put("rss_end_kib", r.rss().isEmpty() ? 0 : r.rss().get(r.rss().size() - 1).rssKib());
+                p.put("second_half_growth_percent", Json.finiteOrNull(r.secondHalfGrowthPercent()));
+                p.put("rss_kib", r.rss().stream().map(Footprint.Sample::rssKib).toList());
+                parts.add(p);
+            }
+            out.put("runs", parts);
+            if (runs.size() == 2 && runs.get(1).peakRssKib() > 0) {
+                out.put("ratio_peak_rss", (double) runs.get(0).peakRssKib() / runs.get(1).peakRssKib());
+            }
+            return out;
+        }
+
+        static String footprintTable(List<Footprint.Run> runs) {
+            StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "JVM flags: %s%n",
+                    String.join(" ", Footprint.UNIT_JVM_FLAGS)));
+            out.append(String.format(Locale.ROOT, "%-24s %9s %14s %10s %10s %14s%n", "process", "ready ms",
+                    "1st result ms", "peak MiB", "end MiB", "growth 2nd half"));
+            for (Footprint.Run r : runs) {
+                long end = r.rss().isEmpty() ? 0 : r.rss().get(r.rss().size() - 1).rssKib();
+                out.append(String.format(Locale.ROOT, "%-24s %9d %14d %10.1f %10.1f %13.1f%%%n", r.what(),
+                        r.readyMillis(), r.firstResultMillis(), r.peakRssKib() / 1024.0, end / 1024.0,
+                        r.secondHalfGrowthPercent()));
+            }
+            if (runs.size() == 2 && runs.get(1).peakRssKib() > 0) {
+                out.append(String.format(Locale.ROOT, "peak resident memory, plateau over bare: %.2fx%n",
+                        (double) runs.get(0).peakRssKib() / runs.get(1).peakRssKib()));
+            }
+            return out.toString().stripTrailing();
         }
     }
 }

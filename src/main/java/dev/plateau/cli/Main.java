@@ -2,6 +2,7 @@ package dev.plateau.cli;
 
 import dev.plateau.config.ConfigException;
 import dev.plateau.daemon.LogSetup;
+import dev.plateau.inference.OrtRuntime;
 import dev.plateau.fleet.FleetException;
 import dev.plateau.model.BundleException;
 import dev.plateau.store.DiskFullException;
@@ -39,16 +40,11 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    // ONNX Runtime 1.29 recurses over the process's command line when it starts (seen in a core
-    // dump: one native frame cycle per character, ~250 bytes each), so `plateau infer` with a
-    // hundred long paths overflowed the default 1 MiB stack and the JVM died of SIGSEGV. The
-    // commands run on a thread whose stack is only reserved, not committed, up front.
-    private static final long MAIN_STACK_BYTES = 256L << 20;
-
     public static void main(String[] args) throws InterruptedException {
         LogSetup.forCommand();
         int[] status = {ExitCode.INTERNAL};
-        Thread main = new Thread(null, () -> status[0] = execute(args), "plateau-main", MAIN_STACK_BYTES);
+        Thread main = new Thread(null, () -> status[0] = execute(args), "plateau-main",
+                OrtRuntime.CALLER_STACK_BYTES);
         main.start();
         main.join();
         System.exit(status[0]);

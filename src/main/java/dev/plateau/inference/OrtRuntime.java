@@ -10,6 +10,15 @@ import ai.onnxruntime.OrtSession;
  * that does not ask for threads of its own; spinning is off so an idle device idles at ~0 % CPU.
  */
 public final class OrtRuntime {
+    /**
+     * The stack a thread that creates the environment needs. ONNX Runtime 1.29 recurses over the
+     * process's command line when it starts (seen in a core dump: one native frame cycle per
+     * character, ~250 bytes each), so a long command line (a hundred paths, a long class path)
+     * overflowed the default 1 MiB stack and the JVM died of SIGSEGV without an error file. Such a
+     * stack is only reserved, not committed, up front.
+     */
+    public static final long CALLER_STACK_BYTES = 256L << 20;
+
     private static OrtEnvironment environment;
 
     private OrtRuntime() {}

@@ -71,6 +71,16 @@ class SystemdUnitTest {
         assertTrue(unit.get("Environment").contains("-Xmx"), unit.get("Environment"));
     }
 
+    @Test
+    void jvmFlags_areTheOnesBenchFootprintMeasuresWith() throws IOException {
+        Map<String, String> unit = settings();
+        String memory = unit.get("Environment").replaceAll("^\"?PLATEAU_JAVA_MEMORY=|\"$", "");
+        String exec = unit.get("ExecStart").replace("$PLATEAU_JAVA_MEMORY", memory);
+        List<String> flags = java.util.Arrays.stream(exec.split("\\s+")).filter(f -> f.startsWith("-X"))
+                .toList();
+        assertEquals(Footprint.UNIT_JVM_FLAGS.stream().sorted().toList(), flags.stream().sorted().toList(), exec);
+    }
+
     private static Duration seconds(String value) {
         Matcher m = Pattern.compile("(\\d+)(s|min)").matcher(value);
         assertTrue(m.matches(), value);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.plateau.testing.TinyDevice;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,12 +18,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code plateau bench tune --json} as a user runs it, on the shipped fashion model and 200 images
+ * {@code plateau bench tune} and {@code bench footprint} with {@code --json}, as a user runs them.
+ *
+ * <p>{@code bench tune}, on the shipped fashion model and 200 images
  * it was not trained on: the head's training time, and inference measured idle and during four
  * real fine-tunes (back to back and paced, the fine-tune at idle and at normal priority). The
  * figures themselves depend on the machine; what is checked is that every part was measured.
  */
-class BenchTuneTest {
+class BenchCommandTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Path FIXTURE = Path.of("src/test/resources/fixtures/fashion-test");
 
@@ -71,5 +74,31 @@ class BenchTuneTest {
         assertEquals(Set.of("back-to-back/idle", "back-to-back/normal", "paced/idle", "paced/normal"), seen);
         // The daemon's way could be taken on this machine: no warning that chrt was missing or refused.
         assertTrue(!err.contains("cannot set SCHED_IDLE"), err);
+    }
+
+    @Test
+    void benchFootprint_json_daemonAndBareRuntimeBothReadyWithResidentMemory() throws Exception {
+        Path config = TinyDevice.config(tmp, null);
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-cp", System.getProperty("java.class.path"), "dev.plateau.cli.Main",
+                "bench", "footprint", "-c", config.toString(), "--seconds", "6", "--json"));
+        Process p = new ProcessBuilder(command).redirectError(tmp.resolve("stderr.txt").toFile()).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "bench footprint did not finish");
+        assertEquals(0, p.exitValue(), Files.readString(tmp.resolve("stderr.txt")));
+
+        JsonNode r = JSON.readTree(out);
+        assertEquals(2, r.get("runs").size(), out);
+        for (JsonNode run : r.get("runs")) {
+            // Both were seen ready and answering within the 6 s, with a resident size a JVM can have.
+            assertTrue(run.get("ready_ms").asLong() > 0 && run.get("ready_ms").asLong() < 6000, run.toString());
+            assertTrue(run.get("first_result_ms").asLong() > 0, run.toString());
+            long peakKib = run.get("peak_rss_kib").asLong();
+            assertTrue(peakKib > 20_000 && peakKib < 400_000, run.toString());
+            assertTrue(run.get("rss_kib").size() >= 4, run.toString());
+        }
+        assertTrue(r.get("ratio_peak_rss").asDouble() > 0.5, out);
+        // The daemon's state went where its config says: it really ran.
+        assertTrue(Files.isDirectory(tmp.resolve("state")), "no state directory: the daemon did not run");
     }
 }

@@ -1,0 +1,211 @@
+package dev.plateau.daemon;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.plateau.config.ConfigLoader;
+import dev.plateau.config.DeviceConfig;
+import dev.plateau.inference.OrtRuntime;
+import dev.plateau.model.Manifest;
+import dev.plateau.model.ModelBundle;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.FloatBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * What the daemon costs in memory and start time, beside the least any program running the same
+ * models on ONNX Runtime costs: {@code plateau run -c CONFIG} as a child JVM with the systemd
+ * unit's flags, and a bare JVM with the same flags that loads the config's models into ONNX
+ * Runtime sessions, runs each once and waits ({@link Bare}). Resident memory is read from
+ * {@code /proc/PID/status} once a second.
+ */
+public final class Footprint {
+    /** The JVM flags of {@code systemd/plateau.service} (its PLATEAU_JAVA_MEMORY and the rest of ExecStart). */
+    public static final List<String> UNIT_JVM_FLAGS = List.of("-XX:+UseSerialGC", "-Xms32m", "-Xmx160m", "-Xss512k",
+            "-XX:MaxMetaspaceSize=64m", "-XX:ReservedCodeCacheSize=48m", "-XX:MaxDirectMemorySize=32m",
+            "-XX:+ExitOnOutOfMemoryError", "-XX:-UsePerfData");
+
+    static final String BARE_READY = "bare: ready";
+    static final String BARE_RESULT = "bare: first result";
+    private static final String DAEMON_READY = "plateau ready";
+    private static final String DAEMON_RESULT = " result source=";
+    /** The CLI's entry point, named without depending on the {@code cli} package. */
+    private static final String CLI_MAIN = "dev.plateau.cli.Main";
+
+    /** Resident memory at a time after the start. */
+    public record Sample(double seconds, long rssKib) {}
+
+    /**
+     * One process over its run: start (process creation) to ready and to its first result, in ms
+     * ({@code -1}: never seen), resident memory over time, its kernel-reported peak, and the growth
+     * over the second half of the run in percent.
+     */
+    public record Run(String what, long readyMillis, long firstResultMillis, List<Sample> rss, long peakRssKib,
+                      double secondHalfGrowthPercent) {}
+
+    private Footprint() {}
+
+    /** The daemon on {@code config}, then the bare runtime on the same models, each for {@code seconds}. */
+    public static List<Run> measure(Path config, double seconds) throws IOException, InterruptedException {
+        String classPath = System.getProperty("java.class.path");
+        List<Run> runs = new ArrayList<>();
+        runs.add(run("plateau run", command(classPath, CLI_MAIN, "run", "-c", config.toString()), seconds,
+                DAEMON_READY, DAEMON_RESULT));
+        runs.add(run("bare JVM + ONNX Runtime", command(classPath, Bare.class.getName(), config.toString()), seconds,
+                BARE_READY, BARE_RESULT));
+        return runs;
+    }
+
+    private static List<String> command(String classPath, String mainClass, String... args) {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(UNIT_JVM_FLAGS);
+        command.addAll(List.of("-cp", classPath, mainClass));
+        command.addAll(List.of(args));
+        return command;
+    }
+
+    private static Run run(String what, List<String> command, double seconds, String ready, String result)
+            throws IOException, InterruptedException {
+        long start = System.nanoTime();
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        AtomicLong readyAt = new AtomicLong(-1);
+        AtomicLong resultAt = new AtomicLong(-1);
+        Thread reader = new Thread(() -> {
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
+                    StandardCharsets.UTF_8))) {
+                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                    long ms = (System.nanoTime() - start) / 1_000_000;
+                    if (line.contains(ready)) {
+                        readyAt.compareAndSet(-1, ms);
+                    }
+                    if (line.contains(result)) {
+                        resultAt.compareAndSet(-1, ms);
+                    }
+                }
+            } catch (IOException e) {
+                // the child is gone; what was read counts
+            }
+        }, "footprint-reader");
+        reader.setDaemon(true);
+        reader.start();
+        List<Sample> rss = new ArrayList<>();
+        long peak = 0;
+        try {
+            long end = start + (long) (seconds * 1e9);
+            for (long next = start; System.nanoTime() < end && process.isAlive(); ) {
+                next += 1_000_000_000L;
+                Thread.sleep(Math.max(0, (next - System.nanoTime()) / 1_000_000));
+                Map<String, Long> status = status(process.pid());
+                if (status.isEmpty()) {
+                    break;
+                }
+                rss.add(new Sample((System.nanoTime() - start) / 1e9, status.getOrDefault("VmRSS", 0L)));
+                peak = Math.max(peak, status.getOrDefault("VmHWM", 0L));
+            }
+            if (!process.isAlive()) {
+                throw new IllegalStateException(what + " exited " + process.exitValue() + " during the measurement");
+            }
+        } finally {
+            process.destroy();
+            if (!process.waitFor(20, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        }
+        return new Run(what, readyAt.get(), resultAt.get(), List.copyOf(rss), peak, growth(rss));
+    }
+
+    /** RSS at the end over RSS at the middle of the run, in percent above 100. */
+    private static double growth(List<Sample> rss) {
+        if (rss.size() < 4) {
+            return Double.NaN;
+        }
+        long middle = rss.get(rss.size() / 2).rssKib();
+        long last = rss.get(rss.size() - 1).rssKib();
+        return (last - middle) * 100.0 / middle;
+    }
+
+    /** The kB fields of {@code /proc/PID/status}; empty when the process is gone. */
+    private static Map<String, Long> status(long pid) {
+        try {
+            Map<String, Long> out = new java.util.HashMap<>();
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                int colon = line.indexOf(':');
+                if (colon > 0 && line.endsWith(" kB")) {
+                    out.put(line.substring(0, colon), Long.parseLong(line.substring(colon + 1, line.length() - 3).strip()));
+                }
+            }
+            return out;
+        } catch (IOException | NumberFormatException e) {
+            return Map.of();
+        }
+    }
+
+    /**
+     * The baseline: the config's models in ONNX Runtime sessions (the shared pool, as the daemon
+     * sets it), each run once on zeros, then nothing until killed.
+     */
+    public static final class Bare {
+        private Bare() {}
+
+        public static void main(String[] args) throws InterruptedException {
+            LogSetup.forCommand();
+            // On a large stack, as every plateau command: see OrtRuntime.CALLER_STACK_BYTES.
+            Thread main = new Thread(null, () -> {
+                try {
+                    run(Path.of(args[0]));
+                } catch (OrtException e) {
+                    throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "bare-main", OrtRuntime.CALLER_STACK_BYTES);
+            main.start();
+            main.join();
+        }
+
+        private static void run(Path configFile) throws OrtException, InterruptedException {
+            DeviceConfig config = ConfigLoader.load(configFile);
+            List<ModelBundle> bundles = new ArrayList<>();
+            for (DeviceConfig.ModelConfig model : config.models()) {
+                bundles.add(ModelBundle.open(model.bundle()));
+            }
+            OrtEnvironment env = OrtRuntime.environment(config.inference().threads());
+            List<OrtSession> sessions = new ArrayList<>();
+            List<Manifest> manifests = new ArrayList<>();
+            for (ModelBundle bundle : bundles) {
+                OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+                sessions.add(env.createSession(bundle.dir().resolve("model.onnx").toString(), options));
+                manifests.add(bundle.manifest());
+            }
+            System.out.println(BARE_READY);
+            for (int i = 0; i < sessions.size(); i++) {
+                Manifest m = manifests.get(i);
+                long[] shape = new long[m.input().shape().size() + 1];
+                shape[0] = 1;
+                for (int d = 1; d < shape.length; d++) {
+                    shape[d] = m.input().shape().get(d - 1);
+                }
+                try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.allocate(m.input().sampleSize()), shape);
+                     OrtSession.Result r = sessions.get(i).run(Map.of(m.input().tensor(), in))) {
+                    if (r.size() == 0) {
+                        throw new IllegalStateException(m.name() + " gave no output");
+                    }
+                }
+            }
+            System.out.println(BARE_RESULT);
+            System.out.flush();
+            Thread.sleep(Long.MAX_VALUE);
+        }
+    }
+}
