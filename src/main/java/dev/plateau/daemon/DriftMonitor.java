@@ -16,6 +16,7 @@ import dev.plateau.model.BundleException;
 import dev.plateau.store.DurableFiles;
 import dev.plateau.store.SampleStore;
 import dev.plateau.tuning.DriftReference;
+import dev.plateau.tuning.TuningDataException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -151,27 +152,18 @@ final class DriftMonitor {
         Path anchor = serving.bundle().anchorDir().orElseThrow(() -> new BundleException(dir, "drift: no "
                 + DriftReference.FILE + " and no anchor set to compute the reference from"));
         long begin = System.nanoTime();
-        List<float[]> embeddings = new ArrayList<>();
-        List<float[]> probabilities = new ArrayList<>();
+        List<Path> files = SampleDirectory.scan(anchor, serving.manifest().output().labels()).samples().stream()
+                .map(SampleDirectory.Sample::file).toList();
+        DriftReference.Measured measured;
         try (InferenceEngine engine = InferenceEngine.loadWithEmbedding(serving.bundle(), env, 0)) {
-            int width = engine.embeddingWidth().orElseThrow();
-            for (SampleDirectory.Sample s : SampleDirectory.scan(anchor, engine.manifest().output().labels()).samples()) {
-                float[] e = new float[width];
-                try {
-                    Prediction p = engine.infer(s.file(), e);
-                    embeddings.add(e);
-                    probabilities.add(p.scores());
-                } catch (InputRejectedException ex) {
-                    Logger.warn("drift {} v{}: anchor {} left out of the reference: {}", model, loadedVersion,
-                            InputNames.of(s.file()), ex.getMessage());
-                }
-            }
+            measured = DriftReference.measure(engine, files, "anchor");
+        } catch (TuningDataException e) {
+            throw new BundleException(dir, "drift: no " + DriftReference.FILE + ", and its anchor set cannot give a "
+                    + "reference: " + e.getMessage(), e);
         }
-        if (embeddings.size() < DriftReference.MIN_SAMPLES) {
-            throw new BundleException(dir, "drift: the anchor set has " + embeddings.size() + " usable inputs, the "
-                    + "reference needs at least " + DriftReference.MIN_SAMPLES);
-        }
-        DriftReference ref = DriftReference.fit("anchor", embeddings, probabilities);
+        measured.rejected().forEach(r -> Logger.warn("drift {} v{}: anchor left out of the reference: {}", model,
+                loadedVersion, r));
+        DriftReference ref = measured.reference();
         Logger.warn("drift {} v{}: no {}; reference computed on its {} anchor inputs in {} ms. Anchors are training "
                         + "inputs, on which the model is more confident than on new ones: expect more false drift "
                         + "than configured; a reference on held-out inputs (plateau models drift-reference) avoids it",

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.plateau.inference.InferenceEngine;
+import dev.plateau.inference.InputRejectedException;
+import dev.plateau.inference.Prediction;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,6 +39,8 @@ public final class DriftReference {
     public static final int COMPONENTS = 8;
     /** Fewer reference samples than this give figures too noisy to test a window against. */
     public static final int MIN_SAMPLES = 100;
+    /** Spread given to a figure that does not vary over the reference (in its own units: probability, nats). */
+    private static final double MIN_SD = 1e-3;
     /** Subspace iterations of the principal axes: the top 8 of 1,568 converge in far fewer. */
     private static final int POWER_ITERATIONS = 30;
     /** Pseudo-count per class of the reference class shares, so a class the reference never predicted has a share. */
@@ -76,6 +81,8 @@ public final class DriftReference {
     /** {@code COMPONENTS x width}: each axis divided by the square root of its variance. */
     private final float[][] axes;
     private final List<Row> rows;
+    private final Moments confidence;
+    private final Moments entropy;
 
     private DriftReference(String basis, int classes, float[] mean, float[][] axes, List<Row> rows) {
         this.basis = basis;
@@ -83,6 +90,8 @@ public final class DriftReference {
         this.mean = mean;
         this.axes = axes;
         this.rows = List.copyOf(rows);
+        this.confidence = rows.isEmpty() ? null : Moments.of(rows.stream().mapToDouble(Row::confidence).toArray());
+        this.entropy = rows.isEmpty() ? null : Moments.of(rows.stream().mapToDouble(Row::entropy).toArray());
     }
 
     /**
@@ -137,6 +146,33 @@ public final class DriftReference {
         }
         return new DriftReference(basis, shell.classes, mean, scaled, rows);
     }
+
+    /**
+     * The reference of the version {@code engine} serves (loaded with its embedding exposed) on
+     * {@code files}, run one by one as inference runs them. An input the engine rejects is left
+     * out and named in the result's {@code rejected}.
+     */
+    public static Measured measure(InferenceEngine engine, List<Path> files, String basis) {
+        int width = engine.embeddingWidth().orElseThrow(() -> new IllegalArgumentException("drift reference: the "
+                + "engine of " + engine.manifest().name() + " does not expose its embedding"));
+        List<float[]> embeddings = new ArrayList<>();
+        List<float[]> probabilities = new ArrayList<>();
+        List<String> rejected = new ArrayList<>();
+        for (Path file : files) {
+            float[] e = new float[width];
+            try {
+                Prediction p = engine.infer(file, e);
+                embeddings.add(e);
+                probabilities.add(p.scores());
+            } catch (InputRejectedException ex) {
+                rejected.add(ex.getMessage());
+            }
+        }
+        return new Measured(fit(basis, embeddings, probabilities), List.copyOf(rejected));
+    }
+
+    /** A measured reference, and the messages of the inputs left out. */
+    public record Measured(DriftReference reference, List<String> rejected) {}
 
     /** The first {@code k} principal axes of the centred rows, by subspace iteration with Rayleigh-Ritz. */
     private static double[][] principalAxes(double[][] x, int k) {
@@ -242,8 +278,8 @@ public final class DriftReference {
     }
 
     /**
-     * The window's statistics against the reference: the absolute differences of its mean
-     * confidence and mean entropy from the reference's; Pearson's chi-squared of its predicted
+     * The window's statistics against the reference: its mean confidence's and mean entropy's
+     * differences from the reference's in standard errors (absolute, skew-corrected); Pearson's chi-squared of its predicted
      * classes against the reference's class shares; and its mean projected embedding's squared
      * Mahalanobis distance from the reference mean times the window size (Hotelling's statistic
      * with the reference covariance).
@@ -273,45 +309,63 @@ public final class DriftReference {
             double m = zMean[a] / w;
             hotelling += m * m;
         }
-        return new Figures(Math.abs(conf / w - meanConfidence()), Math.abs(ent / w - meanEntropy()), chi,
-                w * hotelling);
+        return new Figures(Math.abs(standardised(conf / w, confidence, w)), Math.abs(standardised(ent / w, entropy, w)),
+                chi, w * hotelling);
+    }
+
+    /**
+     * A window mean as a standard normal value under the reference: its difference from the
+     * reference mean in standard errors ({@code sd * sqrt(1/w + 1/n)}), corrected for the skew of
+     * a mean of {@code w} skewed values by the inverse of the Cornish-Fisher expansion's first
+     * term (confidences pile up near 1 with a long tail down, so a plain normal quantile
+     * under-states how often a low window mean happens by chance).
+     */
+    private double standardised(double windowMean, Moments m, int w) {
+        double x = (windowMean - m.mean()) / (m.sd() * Math.sqrt(1.0 / w + 1.0 / rows.size()));
+        double skew = m.skew() / Math.sqrt(w);
+        return x - (x * x - 1) * skew / 6;
+    }
+
+    /** Mean, standard deviation and skewness of one figure over the reference rows. */
+    private record Moments(double mean, double sd, double skew) {
+        static Moments of(double[] v) {
+            double m = Arrays.stream(v).average().orElseThrow();
+            double s2 = 0;
+            double s3 = 0;
+            for (double x : v) {
+                s2 += (x - m) * (x - m);
+                s3 += (x - m) * (x - m) * (x - m);
+            }
+            double sd = Math.sqrt(s2 / (v.length - 1));
+            // A constant figure (every reference input at confidence 1) has no spread to compare with.
+            double floor = sd > 0 ? sd : MIN_SD;
+            return new Moments(m, floor, sd > 0 ? s3 / v.length / (sd * sd * sd) : 0);
+        }
     }
 
     /**
      * The level of each statistic that a window of {@code window} reference-like inputs exceeds
      * with probability {@code falseAlarmRate / 4} (so the four together at most
-     * {@code falseAlarmRate}): the normal quantile of the mean's difference for confidence and
-     * entropy, chi-squared with {@code classes - 1} and {@link #COMPONENTS} degrees of freedom for
-     * the class and embedding statistics, each widened by {@code 1 + window / n} because the
-     * reference's own figures come from {@code n} samples, not the whole population.
+     * {@code falseAlarmRate}): the two-sided normal quantile for the standardised mean confidence
+     * and entropy (in standard errors), chi-squared with {@code classes - 1} and
+     * {@link #COMPONENTS} degrees of freedom for the class and embedding statistics, widened by
+     * {@code 1 + window / n} because the reference's own figures come from {@code n} samples,
+     * not the whole population.
      */
     public Figures thresholds(int window, double falseAlarmRate) {
         double each = falseAlarmRate / STATISTICS.size();
-        int n = rows.size();
-        double inflation = 1 + (double) window / n;
+        double inflation = 1 + (double) window / rows.size();
         double z = Normal.quantile(1 - each / 2);
-        double confSd = sd(rows.stream().mapToDouble(Row::confidence).toArray());
-        double entSd = sd(rows.stream().mapToDouble(Row::entropy).toArray());
-        return new Figures(z * confSd * Math.sqrt(inflation / window), z * entSd * Math.sqrt(inflation / window),
-                ChiSquared.quantile(1 - each, classes - 1) * inflation,
+        return new Figures(z, z, ChiSquared.quantile(1 - each, classes - 1) * inflation,
                 ChiSquared.quantile(1 - each, axes.length) * inflation);
     }
 
-    private static double sd(double[] v) {
-        double m = Arrays.stream(v).average().orElse(0);
-        double s = 0;
-        for (double x : v) {
-            s += (x - m) * (x - m);
-        }
-        return Math.sqrt(s / (v.length - 1));
-    }
-
     public double meanConfidence() {
-        return rows.stream().mapToDouble(Row::confidence).average().orElseThrow();
+        return confidence.mean();
     }
 
     public double meanEntropy() {
-        return rows.stream().mapToDouble(Row::entropy).average().orElseThrow();
+        return entropy.mean();
     }
 
     /** The reference's predicted-class shares, with {@link #CLASS_PSEUDO_COUNT} per class. */
