@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
  */
 class DriftStatisticsTest {
     private static final Path BUNDLE = Path.of("models/fashion-cnn");
-    private static final Path CLEAN = Path.of("src/test/resources/fixtures/fashion-test");
+    private static final Path CLEAN = Path.of(System.getProperty("drift.clean", "src/test/resources/fixtures/fashion-test"));
     /** The demo's shifted camera: 60 % of the light, noise of 8 % of full scale. */
     static final CameraShift SHIFT = new CameraShift(0.6, 0.08);
     /** A rate high enough to measure in a few thousand checks. */
