@@ -30,13 +30,14 @@ import picocli.CommandLine.Parameters;
             ModelsCommand.VerifyCommand.class,
             ModelsCommand.ImportCommand.class,
             ModelsCommand.KeygenCommand.class,
-            ModelsCommand.SignCommand.class
+            ModelsCommand.SignCommand.class,
+            DriftReferenceCommand.class
         })
 final class ModelsCommand implements Runnable {
     @Override
     public void run() {
         throw new IllegalArgumentException("a subcommand is required: list, show, activate, rollback, verify, "
-                + "import, keygen, sign");
+                + "import, keygen, sign, drift-reference");
     }
 
     static final class StoreOptions {

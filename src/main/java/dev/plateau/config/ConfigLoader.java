@@ -126,7 +126,12 @@ public final class ConfigLoader {
         String name = s.name("name", true);
         Path bundle = s.file("bundle", true);
         Integer threads = s.integer("threads", 0, 64, 0);
+        Section driftSection = s.section("drift", false);
+        Optional<DeviceConfig.Drift> drift = driftSection == null ? Optional.empty() : drift(driftSection);
         s.finish();
+        if (drift == null) {
+            return null;
+        }
         if (bundle != null) {
             if (!Files.isDirectory(bundle)) {
                 s.error("bundle", "model bundle directory not found: " + bundle, s.node().fields().get("bundle"));
@@ -139,7 +144,21 @@ public final class ConfigLoader {
                 }
             }
         }
-        return name == null || bundle == null ? null : new DeviceConfig.ModelConfig(name, bundle, threads);
+        return name == null || bundle == null ? null : new DeviceConfig.ModelConfig(name, bundle, threads, drift);
+    }
+
+    /** A model's {@code drift} block, or null (with the errors) when a value is wrong. */
+    private static Optional<DeviceConfig.Drift> drift(Section s) {
+        int errors = s.errorCount();
+        Integer window = s.integer("window", 10, DeviceConfig.Drift.MAX_WINDOW, DeviceConfig.Drift.DEFAULT_WINDOW);
+        int size = window == null ? DeviceConfig.Drift.DEFAULT_WINDOW : window;
+        Integer every = s.integer("check_every", 1, size, Math.min(DeviceConfig.Drift.DEFAULT_CHECK_EVERY, size));
+        Double rate = s.number("false_alarm_rate", DeviceConfig.Drift.MIN_FALSE_ALARM_RATE,
+                DeviceConfig.Drift.MAX_FALSE_ALARM_RATE, false, DeviceConfig.Drift.DEFAULT_FALSE_ALARM_RATE);
+        Integer clear = s.integer("clear_checks", 1, DeviceConfig.Drift.MAX_CLEAR_CHECKS,
+                DeviceConfig.Drift.DEFAULT_CLEAR_CHECKS);
+        s.finish();
+        return s.errorCount() > errors ? null : Optional.of(new DeviceConfig.Drift(window, every, rate, clear));
     }
 
     private static SourceConfig source(Section s, Set<String> modelNames, boolean fleetBroker) {
@@ -183,6 +202,11 @@ public final class ConfigLoader {
         Double rate = s.number("rate_hz", 0.001, 1000.0, true, null);
         Boolean shuffle = s.bool("shuffle", false);
         Integer seed = s.integer("seed", 0, Integer.MAX_VALUE, 0);
+        Section shiftSection = s.section("shift", false);
+        Optional<SourceConfig.Shift> shift = shiftSection == null ? Optional.empty() : shift(shiftSection);
+        if (shift == null) {
+            return null;
+        }
         if (path != null && !Files.isDirectory(path)) {
             s.error("path", "replay directory not found: " + path, s.node().fields().get("path"));
             return null;
@@ -190,7 +214,17 @@ public final class ConfigLoader {
         if (name == null || model == null || path == null || rate == null) {
             return null;
         }
-        return new SourceConfig.Replay(name, model, path, rate, shuffle, seed, alarm);
+        return new SourceConfig.Replay(name, model, path, rate, shuffle, seed, alarm, shift);
+    }
+
+    /** A replay's {@code shift} block, or null (with the errors) when a value is wrong. */
+    private static Optional<SourceConfig.Shift> shift(Section s) {
+        int errors = s.errorCount();
+        Double after = s.number("after_s", 0.0, 1e9, true, null);
+        Double gain = s.number("gain", 0.01, 1.0, false, 1.0);
+        Double noise = s.number("noise", 0.0, 1.0, false, 0.0);
+        s.finish();
+        return s.errorCount() > errors ? null : Optional.of(new SourceConfig.Shift(after, gain, noise));
     }
 
     private static SourceConfig directory(Section s, String name, String model, Path path,

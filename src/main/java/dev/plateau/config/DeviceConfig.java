@@ -71,12 +71,59 @@ public record DeviceConfig(
         }
     }
 
-    /** A model bundle to load; {@code threads == 0} means the shared pool. */
-    public record ModelConfig(String name, Path bundle, int threads) {
+    /**
+     * A model bundle to load; {@code threads == 0} means the shared pool. With {@code drift}, the
+     * model's live inputs are compared with its active version's reference figures.
+     */
+    public record ModelConfig(String name, Path bundle, int threads, Optional<Drift> drift) {
         public ModelConfig {
             Checks.notBlank("models[].name", name);
             Checks.present("models[].bundle", bundle);
             Checks.inRange("models[].threads", threads, 0, 64);
+            Checks.present("models[].drift", drift);
+        }
+
+        /** A model without a drift monitor. */
+        public ModelConfig(String name, Path bundle, int threads) {
+            this(name, bundle, threads, Optional.empty());
+        }
+    }
+
+    /**
+     * A model's drift monitor: every {@code checkEvery} inputs, once {@code window} have been
+     * seen, the last {@code window} inputs are tested against the active version's reference;
+     * a clean window exceeds a threshold with probability at most {@code falseAlarmRate} (per
+     * check). A detected drift clears after {@code clearChecks} checks in a row within every threshold.
+     */
+    public record Drift(int window, int checkEvery, double falseAlarmRate, int clearChecks) {
+        /**
+         * 200 inputs: the mean confidence of a window is then known to about 0.01 (the shipped
+         * camera model's confidences spread 0.15), while a camera at 2 Hz fills it in under 2 minutes.
+         */
+        public static final int DEFAULT_WINDOW = 200;
+        /** The window is kept in memory and its most drifted inputs are sent with each event. */
+        public static final int MAX_WINDOW = 10_000;
+        /** Every 50 inputs: four tests per window's worth of inputs. */
+        public static final int DEFAULT_CHECK_EVERY = 50;
+        /**
+         * One false alarm in 10,000 checks: a camera at 2 Hz checked every 50 inputs is checked
+         * 3,456 times a day, so a clean camera raises about one false drift a month.
+         */
+        public static final double DEFAULT_FALSE_ALARM_RATE = 1e-4;
+        /** Smallest rate: below it the thresholds sit where the reference cannot say how rare a window is. */
+        public static final double MIN_FALSE_ALARM_RATE = 1e-9;
+        /** Largest rate: a monitor that cries wolf one check in ten is not one. */
+        public static final double MAX_FALSE_ALARM_RATE = 0.1;
+        /** Four checks (one window's worth of inputs) within every threshold clear a detected drift. */
+        public static final int DEFAULT_CLEAR_CHECKS = 4;
+        public static final int MAX_CLEAR_CHECKS = 10_000;
+
+        public Drift {
+            Checks.inRange("models[].drift.window", window, 10, MAX_WINDOW);
+            Checks.inRange("models[].drift.check_every", checkEvery, 1, window);
+            Checks.inRange("models[].drift.false_alarm_rate", falseAlarmRate, MIN_FALSE_ALARM_RATE,
+                    MAX_FALSE_ALARM_RATE);
+            Checks.inRange("models[].drift.clear_checks", clearChecks, 1, MAX_CLEAR_CHECKS);
         }
     }
 

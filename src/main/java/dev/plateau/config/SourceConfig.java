@@ -50,9 +50,23 @@ public sealed interface SourceConfig permits SourceConfig.Replay, SourceConfig.D
     /** The source's deck-level alarm, when configured. */
     Optional<Alarm> alarm();
 
+    /**
+     * A simulated camera fault for a replay of images: from the {@code afterSeconds}-th second of
+     * the replay on (counted in inputs at the nominal rate, so a slow device shifts after as many
+     * inputs), each image is delivered darker ({@code gain} times every pixel) and noisier
+     * (Gaussian noise of {@code noise} times full scale), as a fogged lens or a failing exposure would.
+     */
+    record Shift(double afterSeconds, double gain, double noise) {
+        public Shift {
+            Checks.inRange("sources[].shift.after_s", afterSeconds, 0.0, 1e9);
+            Checks.inRange("sources[].shift.gain", gain, 0.01, 1.0);
+            Checks.inRange("sources[].shift.noise", noise, 0.0, 1.0);
+        }
+    }
+
     /** Cycles over the files of a directory (ImageFolder layout or flat) at a fixed rate. */
     record Replay(String name, String model, Path path, double rateHz, boolean shuffle, long seed,
-                  Optional<Alarm> alarm)
+                  Optional<Alarm> alarm, Optional<Shift> shift)
             implements SourceConfig {
         public Replay {
             Checks.notBlank("sources[].name", name);
@@ -60,6 +74,12 @@ public sealed interface SourceConfig permits SourceConfig.Replay, SourceConfig.D
             Checks.present("sources[].path", path);
             Checks.inRange("sources[].rate_hz", rateHz, 0.001, 1000.0);
             Checks.present("sources[].alarm", alarm);
+            Checks.present("sources[].shift", shift);
+        }
+
+        public Replay(String name, String model, Path path, double rateHz, boolean shuffle, long seed,
+                      Optional<Alarm> alarm) {
+            this(name, model, path, rateHz, shuffle, seed, alarm, Optional.empty());
         }
     }
 

@@ -51,7 +51,8 @@ public final class Daemon implements AutoCloseable {
     static final Duration STORE_POLL = Duration.ofSeconds(2);
     private static final int KEEP_VERSIONS = 5;
     /** What the daemon writes under the state directory besides it: models, samples, events, keys, alarms. */
-    private static final List<String> STATE_PARTS = List.of("models", "samples", "outbox", "keys", AlarmTracker.DIR);
+    private static final List<String> STATE_PARTS = List.of("models", "samples", "outbox", "keys", AlarmTracker.DIR,
+            DriftMonitor.DIR, Sources.SCRATCH);
     private static final Duration STATS_PERIOD = Duration.ofSeconds(60);
     private static final Duration STATUS_PERIOD = Duration.ofSeconds(30);
 
@@ -64,6 +65,7 @@ public final class Daemon implements AutoCloseable {
     private final List<Source> sources = new ArrayList<>();
     private final List<Progress> progress = new ArrayList<>();
     private final Alarms alarms;
+    private final Drifts drifts;
     private volatile List<ModelSlot> running = List.of();
     private Optional<SampleStore> samples = Optional.empty();
     /** The configuration file as last (re)loaded; models, sources and the like stay as started. */
@@ -103,6 +105,8 @@ public final class Daemon implements AutoCloseable {
         this.stallLimit = stallLimit;
         this.alarms = new Alarms(config.stateDir(), clock, AlarmTracker.Events.fleet(config.mqtt().isPresent(),
                 () -> fleet));
+        this.drifts = new Drifts(config.stateDir(), clock, AlarmTracker.Events.fleet(config.mqtt().isPresent(),
+                () -> fleet));
     }
 
     /**
@@ -119,7 +123,7 @@ public final class Daemon implements AutoCloseable {
             ModelStore store = ModelStore.signedByDevice(config.stateDir(), clock, KEEP_VERSIONS);
             for (DeviceConfig.ModelConfig model : config.models()) {
                 ModelSlot slot = ModelSlot.open(model.bundle(), store, env, model.threads(), clock,
-                        ProbationPolicy.defaults(), this::decision);
+                        ProbationPolicy.defaults(), this::decision, drifts.monitor(model, env));
                 slots.put(model.name(), slot);
                 InferenceEngine engine = slot.engine();
                 Logger.info("model {} v{} (store version {}) loaded from {} ({} labels, input {} {})", model.name(),
@@ -137,6 +141,7 @@ public final class Daemon implements AutoCloseable {
             samples = config.samples().enabled()
                     ? Optional.of(SampleStore.open(config.stateDir(), live.samplesMaxPerModel(), clock))
                     : Optional.empty();
+            drifts.useSamples(samples);
             FailureLog warnings = new FailureLog(monotonic, FailureLog.INTERVAL);
             DiskStatus disk = new DiskStatus(clock, warnings);
             sampleHealth = new SampleHealth(monotonic, disk, warnings);
@@ -150,7 +155,7 @@ public final class Daemon implements AutoCloseable {
                 Progress marks = new Progress(sc.name(), Sources.period(sc), monotonic);
                 ModelSlot slot = slots.get(sc.model());
                 ProgressHandler handler = new ProgressHandler(new Pipeline(slot, samples, reports, sampleHealth,
-                        alarms.track(sc, slot)), marks);
+                        alarms.track(sc, slot), drifts.of(slot.name())), marks);
                 Source source = Sources.create(sc, config, handler, new SourceScheduler(scheduler, marks), clock, monotonic,
                         (queue, n) -> reports.dropped(slot.name(), queue, n));
                 sources.add(source);
@@ -158,7 +163,7 @@ public final class Daemon implements AutoCloseable {
                 source.start();
             }
             status = new StatusReport(slots, config.sources(), sources, samples.map(s -> sampleHealth),
-                    Optional.ofNullable(fleetCommands), alarms);
+                    Optional.ofNullable(fleetCommands), alarms, drifts);
             scheduler.scheduleAtFixedRate(status::log, STATS_PERIOD.toMillis(), STATS_PERIOD.toMillis(),
                     TimeUnit.MILLISECONDS);
             scheduler.scheduleWithFixedDelay(this::followStore, STORE_POLL.toMillis(), STORE_POLL.toMillis(),
@@ -175,6 +180,7 @@ public final class Daemon implements AutoCloseable {
                 fleet = Fleet.start(settings, status::health, handlers, disk);
             }
             alarms.announcePending();
+            drifts.announcePending();
         } catch (RuntimeException e) {
             close();
             throw e;

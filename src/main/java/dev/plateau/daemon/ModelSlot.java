@@ -40,6 +40,7 @@ final class ModelSlot implements AutoCloseable {
     private final Clock clock;
     private final ProbationPolicy policy;
     private final BiConsumer<String, Map<String, Object>> events;
+    private final Optional<Loaded> loaded;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private volatile InferenceEngine engine;
     private volatile int version;
@@ -48,8 +49,14 @@ final class ModelSlot implements AutoCloseable {
     /** What health reports show of probation; written under the slot's lock, read without it. */
     private volatile Map<String, Object> probationView = Map.of("state", "none");
 
+    /** Told of each version the slot loads, after its anchor check and before it takes traffic. */
+    interface Loaded {
+        void loaded(int version, InferenceEngine engine);
+    }
+
     private ModelSlot(String name, ModelStore store, OrtEnvironment env, int threads, Clock clock,
-                      ProbationPolicy policy, BiConsumer<String, Map<String, Object>> events) {
+                      ProbationPolicy policy, BiConsumer<String, Map<String, Object>> events, Optional<Loaded> loaded) {
+        this.loaded = loaded;
         this.name = name;
         this.store = store;
         this.env = env;
@@ -63,12 +70,22 @@ final class ModelSlot implements AutoCloseable {
     /** @param events told of decisions (event type, body) for the fleet: model-activated, rollback */
     static ModelSlot open(Path shippedBundle, ModelStore store, OrtEnvironment env, int threads, Clock clock,
                           ProbationPolicy policy, BiConsumer<String, Map<String, Object>> events) {
+        return open(shippedBundle, store, env, threads, clock, policy, events, Optional.empty());
+    }
+
+    /**
+     * As above; with {@code loaded}, every version is loaded with its head's input embedding
+     * exposed ({@link Served#embedding()}) and {@code loaded} is told of it before it serves.
+     */
+    static ModelSlot open(Path shippedBundle, ModelStore store, OrtEnvironment env, int threads, Clock clock,
+                          ProbationPolicy policy, BiConsumer<String, Map<String, Object>> events,
+                          Optional<Loaded> loaded) {
         String name = ModelBundle.open(shippedBundle).manifest().name();
         List<String> findings = store.open(name, shippedBundle);
         findings.forEach(f -> Logger.warn("store {}: {}", name, f));
-        ModelSlot slot = new ModelSlot(name, store, env, threads, clock, policy, events);
+        ModelSlot slot = new ModelSlot(name, store, env, threads, clock, policy, events, loaded);
         int active = store.active(name);
-        slot.engine = slot.loadChecked(store.activeDir(name));
+        slot.engine = slot.loadChecked(active, store.activeDir(name));
         slot.version = active;
         return slot;
     }
@@ -94,8 +111,9 @@ final class ModelSlot implements AutoCloseable {
         return probationView;
     }
 
-    private InferenceEngine loadChecked(Path dir) {
-        InferenceEngine next = InferenceEngine.load(ModelBundle.open(dir), env, threads);
+    private InferenceEngine loadChecked(int version, Path dir) {
+        InferenceEngine next = loaded.isPresent() ? InferenceEngine.loadWithEmbedding(ModelBundle.open(dir), env, threads)
+                : InferenceEngine.load(ModelBundle.open(dir), env, threads);
         Optional<Path> anchor = next.bundle().anchorDir();
         if (anchor.isPresent()) {
             List<SampleDirectory.Sample> samples =
@@ -109,11 +127,20 @@ final class ModelSlot implements AutoCloseable {
                 }
             }
         }
+        try {
+            loaded.ifPresent(l -> l.loaded(version, next));
+        } catch (RuntimeException e) {
+            next.close();
+            throw e;
+        }
         return next;
     }
 
-    /** One classification and the version, with its manifest, that made it. */
-    record Served(Prediction prediction, int version, Manifest manifest) {}
+    /**
+     * One classification and the version, with its manifest, that made it; the head's input
+     * embedding when the slot exposes it.
+     */
+    record Served(Prediction prediction, int version, Manifest manifest, Optional<float[]> embedding) {}
 
     /** Classifies one file on the active version; a swap waits for this call to finish. */
     Served infer(Path file) throws InputRejectedException {
@@ -123,8 +150,9 @@ final class ModelSlot implements AutoCloseable {
         // Read under the lock, which a swap holds to change both: the version is the one that infers.
         InferenceEngine used = engine;
         int served = version;
+        float[] embedding = used.embeddingWidth().map(float[]::new).orElse(null);
         try {
-            p = used.infer(file);
+            p = embedding == null ? used.infer(file) : used.infer(file, embedding);
         } catch (InferenceException e) {
             failure = e;
         } finally {
@@ -135,7 +163,7 @@ final class ModelSlot implements AutoCloseable {
         if (failure != null) {
             throw failure;
         }
-        return new Served(p, served, used.manifest());
+        return new Served(p, served, used.manifest(), Optional.ofNullable(embedding));
     }
 
     private synchronized void observed(Prediction p) {
@@ -180,9 +208,9 @@ final class ModelSlot implements AutoCloseable {
 
     private void swapTo(int next, boolean probationAfter) {
         int previous = version;
-        InferenceEngine loaded;
+        InferenceEngine fresh;
         try {
-            loaded = loadChecked(store.activeDir(name));
+            fresh = loadChecked(next, store.activeDir(name));
         } catch (RuntimeException e) {
             Logger.error("model {}: version {} does not load, rolling back to {}: {}", name, next, previous,
                     e.getMessage());
@@ -199,7 +227,7 @@ final class ModelSlot implements AutoCloseable {
         lock.writeLock().lock();
         try {
             old = engine;
-            engine = loaded;
+            engine = fresh;
             version = next;
         } finally {
             lock.writeLock().unlock();

@@ -14,7 +14,7 @@ import org.tinylog.Logger;
 
 /**
  * Infers one source's inputs on its model and sends results to the log, the sample store, the
- * source's deck-level alarm (when it has one) and a {@link Listener} (the fleet's result topic
+ * source's deck-level alarm and the model's drift monitor (when they exist) and a {@link Listener} (the fleet's result topic
  * and input-rejected events).
  */
 final class Pipeline implements InputHandler {
@@ -30,9 +30,17 @@ final class Pipeline implements InputHandler {
     private final Listener listener;
     private final SampleHealth sampleHealth;
     private final Optional<AlarmTracker> alarm;
+    private final Optional<DriftMonitor> drift;
 
     Pipeline(ModelSlot slot, Optional<SampleStore> samples, Listener listener, SampleHealth sampleHealth,
              Optional<AlarmTracker> alarm) {
+        this(slot, samples, listener, sampleHealth, alarm, Optional.empty());
+    }
+
+    /** @param drift the model's drift monitor, when it has one; the slot then exposes embeddings */
+    Pipeline(ModelSlot slot, Optional<SampleStore> samples, Listener listener, SampleHealth sampleHealth,
+             Optional<AlarmTracker> alarm, Optional<DriftMonitor> drift) {
+        this.drift = drift;
         this.slot = slot;
         this.samples = samples;
         this.listener = listener;
@@ -62,6 +70,7 @@ final class Pipeline implements InputHandler {
                 InputNames.of(file), p.label(), String.format("%.3f", p.score()), p.latencyMicros());
         Optional<String> sample = samples.flatMap(store -> keep(store, source, model, version, file, p));
         alarm.ifPresent(a -> observe(a, source, version, served, file, sample));
+        drift.ifPresent(d -> observe(d, served, file, sample));
         listener.inferred(source, model, version, file, p);
         return Result.INFERRED;
     }
@@ -73,6 +82,18 @@ final class Pipeline implements InputHandler {
         } catch (RuntimeException e) {
             // The result stands and the input is filed as inferred; the next window is scored again.
             Logger.error(e, "alarm {}: window {} not scored", source, InputNames.of(file));
+        }
+    }
+
+    private static void observe(DriftMonitor drift, ModelSlot.Served served, Path file, Optional<String> sample) {
+        if (served.embedding().isEmpty()) {
+            return;
+        }
+        try {
+            drift.observe(served.version(), served.prediction(), served.embedding().get(), file, sample);
+        } catch (RuntimeException e) {
+            // The result stands; the drift window misses one input.
+            Logger.error(e, "drift {}: input {} not observed", served.manifest().name(), InputNames.of(file));
         }
     }
 

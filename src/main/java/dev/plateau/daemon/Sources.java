@@ -18,6 +18,9 @@ import java.util.concurrent.ScheduledExecutorService;
 
 /** Builds the configured input sources, and says how often each is meant to run. */
 final class Sources {
+    /** Under the state directory: what a shifted replay hands on, one file per source. */
+    static final String SCRATCH = "replay";
+
     private Sources() {}
 
     /** The source {@code source} configures, handing its inputs to {@code handler}; not started. */
@@ -25,7 +28,7 @@ final class Sources {
                          ScheduledExecutorService scheduler, Clock clock, Clock monotonic,
                          DropListener drops) {
         if (source instanceof SourceConfig.Replay r) {
-            return new ReplaySource(r, handler, scheduler);
+            return new ReplaySource(r, handler, scheduler, config.stateDir().resolve(SCRATCH).resolve(r.name()));
         }
         if (source instanceof SourceConfig.Directory d) {
             return new DirectorySource(d, handler, scheduler, clock);

@@ -25,6 +25,7 @@ final class StatusReport {
     private final Optional<SampleHealth> samples;
     private final Optional<FleetCommands> commands;
     private final Alarms alarms;
+    private final Drifts drifts;
 
     /**
      * @param slots   by the configuration's model name, as sources name them
@@ -32,7 +33,8 @@ final class StatusReport {
      * @param samples the sample store's health, when the store is enabled
      */
     StatusReport(Map<String, ModelSlot> slots, List<SourceConfig> configs, List<Source> sources,
-                 Optional<SampleHealth> samples, Optional<FleetCommands> commands, Alarms alarms) {
+                 Optional<SampleHealth> samples, Optional<FleetCommands> commands, Alarms alarms, Drifts drifts) {
+        this.drifts = drifts;
         this.models = List.copyOf(slots.values());
         for (ModelSlot slot : models) {
             fed.put(slot.name(), new ArrayList<>());
@@ -64,7 +66,7 @@ final class StatusReport {
         }
         return "running: " + models.size() + " model(s), " + sourceCount + " source(s); " + inferred + " inferred, "
                 + rejected + " rejected, " + (dropped > 0 ? dropped + " dropped, " : "") + errors + " errors"
-                + alarms.summary();
+                + alarms.summary() + drifts.summary();
     }
 
     /** Per-model figures for the fleet's health reports; runs on the link's thread. */
@@ -83,6 +85,7 @@ final class StatusReport {
             m.put("latency_p99_us", s.p99Micros());
             m.put("probation", slot.probation());
             samples.ifPresent(kept -> m.put("samples", kept.view(slot.name())));
+            drifts.view(slot.name()).ifPresent(d -> m.put("drift", d));
             Map<String, Object> alarm = alarms.view(slot.name());
             if (!alarm.isEmpty()) {
                 m.put("alarms", alarm);

@@ -9,15 +9,20 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import ai.onnxruntime.ValueInfo;
 import dev.plateau.model.BundleException;
+import dev.plateau.model.GraphException;
+import dev.plateau.model.HeadGraph;
 import dev.plateau.model.Manifest;
 import dev.plateau.model.ModelBundle;
+import java.io.IOException;
 import java.nio.FloatBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -31,6 +36,10 @@ import org.tinylog.Logger;
  * allocates nothing of its own beyond the returned {@link Prediction}; calls are serialised.
  * A run that goes past its deadline is stopped through ONNX Runtime's terminate flag and fails
  * with an {@link InferenceException}; the engine then takes the next input as before.
+ *
+ * <p>Loaded with {@link #loadWithEmbedding}, the same run also returns the head's input (the
+ * manifest's {@code head.embedding}) into a second pinned buffer, for the drift monitor: one run
+ * per input, not a second pass of the backbone.
  */
 public final class InferenceEngine implements AutoCloseable {
     /**
@@ -59,6 +68,9 @@ public final class InferenceEngine implements AutoCloseable {
     private final OnnxTensor outputTensor;
     private final Map<String, OnnxTensor> inputs;
     private final Map<String, OnnxTensor> outputs;
+    /** The head's input, when exposed: its pinned buffer and tensor, else null. */
+    private final FloatBuffer embedding;
+    private final OnnxTensor embeddingTensor;
     private final float[] probabilities;
     /** The output logits as the last run left them, copied out of the direct buffer. */
     private final float[] rawLogits;
@@ -73,7 +85,7 @@ public final class InferenceEngine implements AutoCloseable {
     private boolean closed;
 
     private InferenceEngine(ModelBundle bundle, OrtEnvironment env, OrtSession.SessionOptions options,
-                            OrtSession session, Duration deadline) throws OrtException {
+                            OrtSession session, Duration deadline, int embeddingWidth) throws OrtException {
         this.bundle = bundle;
         this.deadlineNanos = deadline.toNanos();
         this.manifest = bundle.manifest();
@@ -97,13 +109,32 @@ public final class InferenceEngine implements AutoCloseable {
         }
         this.inputTensor = in;
         this.inputs = Map.of(manifest.input().tensor(), inputTensor);
-        this.outputs = Map.of(manifest.output().tensor(), outputTensor);
+        if (embeddingWidth > 0) {
+            this.embedding = OrtRuntime.direct(embeddingWidth);
+            OnnxTensor e;
+            try {
+                e = OnnxTensor.createTensor(env, embedding, new long[] {1, embeddingWidth});
+            } catch (OrtException | RuntimeException failure) {
+                inputTensor.close();
+                outputTensor.close();
+                throw failure;
+            }
+            this.embeddingTensor = e;
+            this.outputs = Map.of(manifest.output().tensor(), outputTensor, embeddingName(), embeddingTensor);
+        } else {
+            this.embedding = null;
+            this.embeddingTensor = null;
+            this.outputs = Map.of(manifest.output().tensor(), outputTensor);
+        }
         OrtSession.RunOptions run;
         try {
             run = new OrtSession.RunOptions();
         } catch (OrtException | RuntimeException e) {
             inputTensor.close();
             outputTensor.close();
+            if (embeddingTensor != null) {
+                embeddingTensor.close();
+            }
             throw e;
         }
         this.runOptions = run;
@@ -122,15 +153,39 @@ public final class InferenceEngine implements AutoCloseable {
         return load(bundle, env, threads, DEADLINE);
     }
 
+    /**
+     * As {@link #load(ModelBundle, OrtEnvironment, int)}, with the graph's {@code head.embedding}
+     * tensor also an output: {@link #infer(Path, float[])} returns it.
+     *
+     * @throws BundleException when the manifest has no {@code head.embedding} or the tensor is not a float {@code [N, width]}
+     */
+    public static InferenceEngine loadWithEmbedding(ModelBundle bundle, OrtEnvironment env, int threads) {
+        return load(bundle, env, threads, DEADLINE, true);
+    }
+
     /** As {@link #load(ModelBundle, OrtEnvironment, int)}, with a run's deadline other than {@link #DEADLINE}. */
     static InferenceEngine load(ModelBundle bundle, OrtEnvironment env, int threads, Duration deadline) {
+        return load(bundle, env, threads, deadline, false);
+    }
+
+    private static InferenceEngine load(ModelBundle bundle, OrtEnvironment env, int threads, Duration deadline,
+                                        boolean withEmbedding) {
         OrtSession.SessionOptions options = null;
         OrtSession session = null;
         try {
             options = OrtRuntime.sessionOptions(threads);
-            session = env.createSession(bundle.modelFile().toString(), options);
+            int width = 0;
+            if (withEmbedding) {
+                String tensor = bundle.manifest().headSpec().map(Manifest.Head::embedding).orElseThrow(
+                        () -> new BundleException(bundle.dir(), ModelBundle.MANIFEST_FILE + " has no head.embedding"
+                                + ", the tensor the drift monitor compares"));
+                session = env.createSession(embeddingGraph(bundle, tensor), options);
+                width = embeddingWidth(bundle, session, tensor);
+            } else {
+                session = env.createSession(bundle.modelFile().toString(), options);
+            }
             checkGraph(bundle, session);
-            return new InferenceEngine(bundle, env, options, session, deadline);
+            return new InferenceEngine(bundle, env, options, session, deadline, width);
         } catch (OrtException e) {
             OrtRuntime.closeAfterFailure(session, options);
             throw new BundleException(bundle.dir(), "ONNX Runtime cannot load " + ModelBundle.MODEL_FILE + ": "
@@ -139,6 +194,31 @@ public final class InferenceEngine implements AutoCloseable {
             OrtRuntime.closeAfterFailure(session, options);
             throw e;
         }
+    }
+
+    private static byte[] embeddingGraph(ModelBundle bundle, String tensor) {
+        try {
+            return HeadGraph.withEmbeddingOutput(Files.readAllBytes(bundle.modelFile()), tensor);
+        } catch (IOException e) {
+            throw new BundleException(bundle.dir(), "cannot read " + ModelBundle.MODEL_FILE + ": " + e.getMessage(), e);
+        } catch (GraphException e) {
+            throw new BundleException(bundle.dir(), ModelBundle.MODEL_FILE + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The embedding's width from the session's output: it must be a float {@code [N, width]}. */
+    private static int embeddingWidth(ModelBundle bundle, OrtSession session, String tensor) throws OrtException {
+        NodeInfo info = session.getOutputInfo().get(tensor);
+        if (info != null && info.getInfo() instanceof TensorInfo t && t.type == OnnxJavaType.FLOAT
+                && t.getShape().length == 2 && t.getShape()[1] > 0) {
+            return Math.toIntExact(t.getShape()[1]);
+        }
+        throw new BundleException(bundle.dir(), "head.embedding '" + tensor + "' is "
+                + (info == null ? "not an output" : info.getInfo()) + ", expected a float tensor [N, width]");
+    }
+
+    private String embeddingName() {
+        return manifest.headSpec().orElseThrow().embedding();
     }
 
     private static void checkGraph(ModelBundle bundle, OrtSession session) throws OrtException {
@@ -213,6 +293,28 @@ public final class InferenceEngine implements AutoCloseable {
         return stats;
     }
 
+    /** The width of the exposed embedding, when loaded with {@link #loadWithEmbedding}. */
+    public Optional<Integer> embeddingWidth() {
+        return embedding == null ? Optional.empty() : Optional.of(embedding.capacity());
+    }
+
+    /**
+     * As {@link #infer(Path)}, and copies the run's embedding into {@code embeddingOut} (of
+     * {@link #embeddingWidth()} floats).
+     *
+     * @throws IllegalStateException when the engine was not loaded with {@link #loadWithEmbedding}
+     */
+    public Prediction infer(Path file, float[] embeddingOut) throws InputRejectedException {
+        byte[] data;
+        try {
+            data = InputFiles.read(file, preprocessor.maxBytes(), preprocessor.sizeLimitFor());
+        } catch (InputRejectedException e) {
+            stats.rejected(e.reason());
+            throw e;
+        }
+        return infer(file.toString(), data, embeddingOut);
+    }
+
     /** Reads (see {@link InputFiles}: no links, no special files, size bounded), decodes and classifies one file. */
     public Prediction infer(Path file) throws InputRejectedException {
         byte[] data;
@@ -231,7 +333,16 @@ public final class InferenceEngine implements AutoCloseable {
      * @throws InputRejectedException when the input is not what the manifest expects
      * @throws InferenceException when ONNX Runtime fails
      */
-    public synchronized Prediction infer(String name, byte[] data) throws InputRejectedException {
+    public Prediction infer(String name, byte[] data) throws InputRejectedException {
+        return infer(name, data, null);
+    }
+
+    /** As {@link #infer(String, byte[])}; with {@code embeddingOut} not null, the run's embedding is copied into it. */
+    public synchronized Prediction infer(String name, byte[] data, float[] embeddingOut) throws InputRejectedException {
+        if (embeddingOut != null && (embedding == null || embeddingOut.length != embedding.capacity())) {
+            throw new IllegalStateException("model " + manifest.name() + ": embedding of " + embeddingOut.length
+                    + " floats asked, the engine exposes " + (embedding == null ? "none" : embedding.capacity()));
+        }
         if (closed) {
             throw new IllegalStateException("model " + manifest.name() + " v" + manifest.version() + " is closed");
         }
@@ -246,6 +357,9 @@ public final class InferenceEngine implements AutoCloseable {
         long micros = (System.nanoTime() - start) / 1000;
         stats.inferred(micros);
         logits.get(0, rawLogits);
+        if (embeddingOut != null) {
+            embedding.get(0, embeddingOut);
+        }
         return new Prediction(manifest.output().labels().get(top), top, probabilities[top],
                 manifest.output().labels(), probabilities, rawLogits, micros);
     }
@@ -261,8 +375,8 @@ public final class InferenceEngine implements AutoCloseable {
         }
         OrtException failure = null;
         try (OrtSession.Result result = session.run(inputs, Set.of(), outputs, runOptions)) {
-            // The output is pinned into `logits`; the result owns nothing that needs reading.
-            assert result.size() == 1;
+            // The outputs are pinned into `logits` (and `embedding`); the result owns nothing that needs reading.
+            assert result.size() == outputs.size();
         } catch (OrtException e) {
             failure = e;
         }
@@ -332,6 +446,9 @@ public final class InferenceEngine implements AutoCloseable {
         }
         inputTensor.close();
         outputTensor.close();
+        if (embeddingTensor != null) {
+            embeddingTensor.close();
+        }
         OrtRuntime.close(session, options, "model " + manifest.name());
     }
 }

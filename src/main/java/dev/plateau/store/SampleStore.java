@@ -23,7 +23,8 @@ import org.tinylog.Logger;
  * Recent inputs with their predictions, on disk under {@code <state>/samples/<model>/}, kept for
  * labelling and fine-tuning later. Each sample is its input file and a {@code .json} beside it,
  * written input first and JSON last through a rename, so a crash leaves either a whole sample or
- * debris that {@link #open} removes. At most {@code maxPerModel} are kept; the oldest go first.
+ * debris that {@link #open} removes. At most {@code maxPerModel} are kept; the oldest plain
+ * sample goes first, then the oldest drifted one ({@link #markDrifted}), labelled ones last.
  * A sample that does not fit is refused before it is written ({@link DiskFullException}) and a
  * failed one leaves nothing behind.
  */
@@ -38,6 +39,8 @@ public final class SampleStore {
     private final Clock clock;
     private final Map<String, Deque<String>> idsByModel = new HashMap<>();
     private final java.util.Set<String> labelled = new java.util.HashSet<>();
+    /** Samples seen while the model's drift monitor had detected drift: what an operator labels next. */
+    private final java.util.Set<String> drifted = new java.util.HashSet<>();
     private long sequence;
 
     private SampleStore(Path root, int maxPerModel, Clock clock) {
@@ -81,24 +84,32 @@ public final class SampleStore {
             }
         }
         for (String id : ids) {
-            if (JSON.readTree(modelDir.resolve(id + META).toFile()).path("label").isTextual()) {
+            com.fasterxml.jackson.databind.JsonNode meta = JSON.readTree(modelDir.resolve(id + META).toFile());
+            if (meta.path("label").isTextual()) {
                 labelled.add(modelDir.getFileName() + "/" + id);
+            }
+            if (meta.path("drifted").asBoolean(false)) {
+                drifted.add(modelDir.getFileName() + "/" + id);
             }
         }
         idsByModel.put(modelDir.getFileName().toString(), ids);
     }
 
     /**
-     * Makes room: the oldest unlabelled sample goes first, since a labelled one is what a
+     * Makes room: the oldest unlabelled sample that did not drift goes first, then the oldest
+     * unlabelled drifted one (what an operator should label next), since a labelled one is what a
      * fine-tune needs; only when every sample is labelled does the oldest labelled one go.
      */
     private void shrink(String model, Deque<String> ids) {
         Path dir = root.resolve(model);
         while (ids.size() > maxPerModel) {
-            String victim = ids.stream().filter(id -> !labelled.contains(model + "/" + id)).findFirst()
+            String victim = ids.stream().filter(id -> !labelled.contains(model + "/" + id)
+                            && !drifted.contains(model + "/" + id)).findFirst()
+                    .or(() -> ids.stream().filter(id -> !labelled.contains(model + "/" + id)).findFirst())
                     .orElse(ids.peekFirst());
             ids.remove(victim);
             labelled.remove(model + "/" + victim);
+            drifted.remove(model + "/" + victim);
             evict(dir, victim);
         }
     }
@@ -196,6 +207,41 @@ public final class SampleStore {
     }
 
     /**
+     * Marks kept samples as drifted (rewriting each JSON through a rename, {@code "drifted": true}),
+     * so they are kept over samples that did not drift. Ids no longer kept are skipped: the
+     * store may have evicted them since they were seen.
+     */
+    public synchronized void markDrifted(String model, List<String> ids) {
+        Path dir = root.resolve(model);
+        for (String id : ids) {
+            if (!contains(model, id) || drifted.contains(model + "/" + id)) {
+                continue;
+            }
+            rewrite(dir, id, node -> node.put("drifted", true));
+            drifted.add(model + "/" + id);
+        }
+    }
+
+    /** Whether sample {@code id} of {@code model} is kept and marked drifted. */
+    public synchronized boolean drifted(String model, String id) {
+        return contains(model, id) && drifted.contains(model + "/" + id);
+    }
+
+    private void rewrite(Path dir, String id, java.util.function.Consumer<com.fasterxml.jackson.databind.node.ObjectNode> change) {
+        Path meta = dir.resolve(id + META);
+        try {
+            com.fasterxml.jackson.databind.node.ObjectNode node =
+                    (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(meta.toFile());
+            change.accept(node);
+            Path tmp = dir.resolve(".tmp-" + id + META);
+            JSON.writeValue(tmp.toFile(), node);
+            Files.move(tmp, meta, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot rewrite sample " + id + " of " + dir.getFileName(), e);
+        }
+    }
+
+    /**
      * Attaches {@code label} to stored samples (rewriting each JSON through a rename).
      *
      * @throws IllegalArgumentException naming the ids that are not (or no longer) kept; nothing changes then
@@ -210,18 +256,8 @@ public final class SampleStore {
         }
         Path dir = root.resolve(model);
         for (String id : ids) {
-            Path meta = dir.resolve(id + META);
-            try {
-                com.fasterxml.jackson.databind.node.ObjectNode node =
-                        (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(meta.toFile());
-                node.put("label", label);
-                Path tmp = dir.resolve(".tmp-" + id + META);
-                JSON.writeValue(tmp.toFile(), node);
-                Files.move(tmp, meta, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                labelled.add(model + "/" + id);
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot label sample " + id + " of " + model, e);
-            }
+            rewrite(dir, id, node -> node.put("label", label));
+            labelled.add(model + "/" + id);
         }
     }
 

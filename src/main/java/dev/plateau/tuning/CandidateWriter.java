@@ -21,6 +21,7 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
+import org.tinylog.Logger;
 
 /**
  * Writes an accepted candidate as the next version of the store: the head's weights into a copy
@@ -77,6 +78,7 @@ final class CandidateWriter {
             writeManifest(dir, version, report, settings);
             copyAnchors(dir);
             double diff = checkFile(dir, candidate.model(), checkFiles, checkRows);
+            writeDriftReference(dir, checkFiles);
             Files.writeString(dir.resolve("report.json"), withFileCheck(report, diff).toPrettyJson());
             Files.writeString(dir.resolve("chart.svg"), chart);
         });
@@ -131,6 +133,33 @@ final class CandidateWriter {
                     + worst + " > " + FILE_TOLERANCE);
         }
         return worst;
+    }
+
+    /**
+     * The written version's drift reference on its validation inputs, run through the written
+     * file: what this version's inputs look like (for a fine-tune on a changed camera, the new
+     * camera's). With fewer than {@link DriftReference#MIN_SAMPLES} validation inputs none is
+     * written, and a drift monitor computes one from the anchor set when the version is loaded.
+     */
+    private void writeDriftReference(Path dir, List<SampleDirectory.Sample> files) throws IOException {
+        if (files.size() < DriftReference.MIN_SAMPLES) {
+            Logger.warn("{}: {} validation inputs, fewer than the {} a drift reference needs; a drift monitor will use "
+                    + "the anchor set's", bundle.manifest().name(), files.size(), DriftReference.MIN_SAMPLES);
+            return;
+        }
+        ModelBundle written = ModelBundle.open(dir);
+        if (written.manifest().headSpec().isEmpty()) {
+            return;
+        }
+        try (InferenceEngine engine = InferenceEngine.loadWithEmbedding(written, OrtRuntime.environment(1), 0)) {
+            DriftReference.Measured m = DriftReference.measure(engine,
+                    files.stream().map(SampleDirectory.Sample::file).toList(), "validation");
+            if (!m.rejected().isEmpty()) {
+                throw new IOException("the written model rejects " + m.rejected().size() + " validation inputs: "
+                        + m.rejected().get(0));
+            }
+            m.reference().write(dir.resolve(DriftReference.FILE));
+        }
     }
 
     private static float[] softmax(float[] logits) {

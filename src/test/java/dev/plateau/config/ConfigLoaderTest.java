@@ -98,6 +98,43 @@ class ConfigLoaderTest {
                         errors.toString()));
     }
 
+    private String withDrift(String drift) {
+        return valid().replace("    bundle: " + bundle + "\n", "    bundle: " + bundle + "\n    drift: " + drift + "\n");
+    }
+
+    @Test
+    void read_emptyModelDrift_appliesTheDocumentedDefaults() throws IOException {
+        DeviceConfig.Drift d = read(withDrift("{}")).models().get(0).drift().orElseThrow();
+        assertEquals(new DeviceConfig.Drift(DeviceConfig.Drift.DEFAULT_WINDOW, DeviceConfig.Drift.DEFAULT_CHECK_EVERY,
+                DeviceConfig.Drift.DEFAULT_FALSE_ALARM_RATE, DeviceConfig.Drift.DEFAULT_CLEAR_CHECKS), d);
+        assertTrue(read(valid()).models().get(0).drift().isEmpty());
+    }
+
+    @Test
+    void read_badModelDrift_namesEachValueAndTheAllowedRange() {
+        List<String> errors = errors(withDrift("{window: 100, check_every: 101, false_alarm_rate: 0.5, clear_checks: 0, "
+                + "alpha: 1}"));
+        assertAll(
+                () -> assertEquals(4, errors.size(), errors.toString()),
+                () -> assertTrue(errors.stream().anyMatch(e -> e.startsWith(
+                        "models[0].drift.check_every: out of range (101, allowed 1..100)")), errors.toString()),
+                () -> assertTrue(errors.stream().anyMatch(e -> e.startsWith(
+                        "models[0].drift.false_alarm_rate: out of range (0.5")), errors.toString()),
+                () -> assertTrue(errors.stream().anyMatch(e -> e.startsWith(
+                        "models[0].drift.clear_checks: out of range (0, allowed 1..10000)")), errors.toString()),
+                () -> assertTrue(errors.stream().anyMatch(e -> e.startsWith(
+                        "models[0].drift.alpha: unknown key")), errors.toString()));
+    }
+
+    @Test
+    void read_replayShift_readsItAndNamesABadGain() throws IOException {
+        DeviceConfig ok = read(valid() + "    shift: {after_s: 60, gain: 0.6, noise: 0.08}\n");
+        assertEquals(new SourceConfig.Shift(60, 0.6, 0.08), ((SourceConfig.Replay) ok.sources().get(0)).shift().orElseThrow());
+        List<String> errors = errors(valid() + "    shift: {after_s: 60, gain: 2}\n");
+        assertEquals(1, errors.size(), errors.toString());
+        assertTrue(errors.get(0).startsWith("sources[0].shift.gain: out of range (2"), errors.toString());
+    }
+
     @Test
     void read_unknownKey_namesItWithLineAndTheKnownKeys() {
         List<String> errors = errors(valid() + "colour: blue\n");

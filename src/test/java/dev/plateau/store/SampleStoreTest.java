@@ -47,6 +47,23 @@ class SampleStoreTest {
     }
 
     @Test
+    void add_overCapacity_evictsPlainSamplesBeforeDriftedOnesAndKeepsTheMarkAcrossARestart() throws IOException {
+        SampleStore store = SampleStore.open(tmp.resolve("state"), 3, clock);
+        String drifted = store.add("m", 1, "cam", input("1.png"), prediction);
+        String plain = store.add("m", 1, "cam", input("2.png"), prediction);
+        store.markDrifted("m", List.of(drifted));
+        assertTrue(Files.readString(store.root().resolve("m/" + drifted + ".json")).contains("\"drifted\":true"));
+        store.add("m", 1, "cam", input("3.png"), prediction);
+        store.add("m", 1, "cam", input("4.png"), prediction);
+        assertTrue(store.drifted("m", drifted), "the older drifted sample is kept");
+        assertFalse(store.contains("m", plain), "the plain one went first");
+
+        SampleStore reopened = SampleStore.open(tmp.resolve("state"), 3, Clock.offset(clock, java.time.Duration.ofSeconds(1)));
+        reopened.add("m", 1, "cam", input("5.png"), prediction);
+        assertTrue(reopened.drifted("m", drifted), "still kept first after a restart");
+    }
+
+    @Test
     void add_writesPredictionBesideACopyOfTheInput() throws IOException {
         SampleStore store = SampleStore.open(tmp.resolve("state"), 10, clock);
         String id = store.add("m", 3, "cam", input("frame.png"), prediction);

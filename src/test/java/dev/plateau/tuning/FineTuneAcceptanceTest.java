@@ -105,6 +105,11 @@ class FineTuneAcceptanceTest {
         assertTrue(outcome.report().gate().kept().upperBound() < 0.04);
         assertTrue(Files.readString(outcome.bundle().resolve("chart.svg")).contains("kept: epoch"));
         assertTrue(Files.readString(outcome.bundle().resolve("manifest.yaml")).contains("fine_tuned_from: fashion-cnn v1"));
+        // The version's drift reference is of its validation inputs: the shifted camera's, less confident than the shipped one.
+        DriftReference written = DriftReference.read(outcome.bundle().resolve(DriftReference.FILE));
+        assertEquals("validation", written.basis());
+        assertTrue(written.meanConfidence() < DriftReference.read(FASHION.resolve(DriftReference.FILE)).meanConfidence(),
+                "reference confidence " + written.meanConfidence());
     }
 
     /** Five cameras the fixture never saw, each with its own images, shift and label seed. */
