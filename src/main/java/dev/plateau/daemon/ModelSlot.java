@@ -4,6 +4,7 @@ import ai.onnxruntime.OrtEnvironment;
 import dev.plateau.inference.InferenceEngine;
 import dev.plateau.inference.InferenceException;
 import dev.plateau.inference.InputRejectedException;
+import dev.plateau.inference.LatencyHistogram;
 import dev.plateau.inference.ModelStats;
 import dev.plateau.inference.Prediction;
 import dev.plateau.inference.SampleDirectory;
@@ -41,6 +42,7 @@ final class ModelSlot implements AutoCloseable {
     private final ProbationPolicy policy;
     private final BiConsumer<String, Map<String, Object>> events;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final LatencyHistogram handling = new LatencyHistogram();
     private volatile InferenceEngine engine;
     private volatile int version;
     private FigureCounter figures = new FigureCounter();
@@ -117,6 +119,20 @@ final class ModelSlot implements AutoCloseable {
 
     /** Classifies one file on the active version; a swap waits for this call to finish. */
     Served infer(Path file) throws InputRejectedException {
+        return serve(engine -> engine.infer(file));
+    }
+
+    /** Classifies one preprocessed input tensor (see {@link InferenceEngine#infer(String, float[])}). */
+    Served infer(String name, float[] tensor) throws InputRejectedException {
+        return serve(engine -> engine.infer(name, tensor));
+    }
+
+    /** One call on an engine, as {@link #serve} makes it. */
+    private interface Call {
+        Prediction on(InferenceEngine engine) throws InputRejectedException;
+    }
+
+    private Served serve(Call call) throws InputRejectedException {
         Prediction p = null;
         InferenceException failure = null;
         lock.readLock().lock();
@@ -124,7 +140,7 @@ final class ModelSlot implements AutoCloseable {
         InferenceEngine used = engine;
         int served = version;
         try {
-            p = used.infer(file);
+            p = call.on(used);
         } catch (InferenceException e) {
             failure = e;
         } finally {
@@ -136,6 +152,16 @@ final class ModelSlot implements AutoCloseable {
             throw failure;
         }
         return new Served(p, served, used.manifest());
+    }
+
+    /** Records how long one input took from its source to its reports (the full path, not just the model run). */
+    void handled(long micros) {
+        handling.record(micros);
+    }
+
+    /** The full-path times of every version served since start. */
+    LatencyHistogram.Cumulative handling() {
+        return handling.cumulative();
     }
 
     private synchronized void observed(Prediction p) {

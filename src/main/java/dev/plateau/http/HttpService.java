@@ -6,7 +6,6 @@ import com.sun.net.httpserver.HttpsServer;
 import dev.plateau.config.HttpConfig;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -34,6 +33,15 @@ public final class HttpService implements AutoCloseable {
     /** How long {@link #close()} lets requests in flight finish. */
     private static final int STOP_SECONDS = 2;
 
+    /** The server cannot start as configured: the address, the token or the key store; a configuration problem. */
+    public static final class StartException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        StartException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     private final HttpServer server;
     private final ExecutorService executor;
     private boolean closed;
@@ -46,8 +54,8 @@ public final class HttpService implements AutoCloseable {
     /**
      * Binds {@code config}'s address and starts serving {@code device}.
      *
-     * @throws UncheckedIOException when the address cannot be bound (in use, not local) or the
-     *                              token or key store cannot be read
+     * @throws StartException when the address cannot be bound (in use, not local) or the token or
+     *                        key store cannot be read
      */
     public static HttpService start(HttpConfig config, DeviceView device) {
         Timeouts.apply(config.requestTimeoutSeconds());
@@ -63,7 +71,7 @@ public final class HttpService implements AutoCloseable {
                 server = HttpServer.create(address, 0);
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("http: cannot listen on " + config.listen() + ": " + e.getMessage(), e);
+            throw new StartException("http.listen: cannot listen on " + config.listen() + ": " + e.getMessage(), e);
         }
         AtomicInteger n = new AtomicInteger();
         ExecutorService executor = Executors.newFixedThreadPool(config.maxConcurrent() + SPARE_THREADS, r -> {
@@ -94,11 +102,11 @@ public final class HttpService implements AutoCloseable {
         try {
             String token = Files.readString(file, StandardCharsets.UTF_8).strip();
             if (token.isEmpty()) {
-                throw new UncheckedIOException(new IOException("http.token_file: " + file + " is empty"));
+                throw new StartException("http.token_file: " + file + " is empty", null);
             }
             return token.getBytes(StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new UncheckedIOException("http.token_file: cannot read " + file + ": " + e.getMessage(), e);
+            throw new StartException("http.token_file: cannot read " + file + ": " + e.getMessage(), e);
         }
     }
 
@@ -116,8 +124,8 @@ public final class HttpService implements AutoCloseable {
             context.init(keys.getKeyManagers(), null, null);
             return context;
         } catch (IOException | GeneralSecurityException e) {
-            throw new UncheckedIOException("http.tls: cannot load the key store " + tls.keystore() + ": "
-                    + e.getMessage(), e instanceof IOException io ? io : new IOException(e));
+            throw new StartException("http.tls: cannot load the key store " + tls.keystore() + ": "
+                    + e.getMessage(), e);
         }
     }
 
