@@ -65,7 +65,10 @@ final class HttpInputs {
             }
         }
         if (handled.rejection().isPresent()) {
-            throw handled.rejection().get();
+            InputRejectedException e = handled.rejection().get();
+            // The client reads the refusal: it names the request's file, never where the device keeps it.
+            String message = e.getMessage().replace(dir.toString() + dir.getFileSystem().getSeparator(), "");
+            throw new InputRejectedException(e.reason(), message, e);
         }
         ModelSlot.Served served = handled.served().orElseThrow(() -> new InferenceException(
                 "model " + model + ": " + handled.result().reason(), null));
