@@ -4,6 +4,7 @@ import dev.plateau.config.ConfigException;
 import dev.plateau.config.ConfigLoader;
 import dev.plateau.config.DeviceConfig;
 import dev.plateau.daemon.Daemon;
+import dev.plateau.http.HttpService;
 import dev.plateau.daemon.LogSetup;
 import dev.plateau.daemon.Signals;
 import dev.plateau.daemon.SystemdNotifier;
@@ -60,6 +61,10 @@ final class RunCommand implements Callable<Integer> {
                 Logger.error("cannot start: {}", e.getMessage());
                 // A read-only or foreign state directory: as above.
                 throw new ConfigException(config.toString(), List.of("state_dir: " + e.getMessage()));
+            } catch (HttpService.StartException e) {
+                Logger.error("cannot start: {}", e.getMessage());
+                // The address is taken or not this host's, or the token or key store is unreadable: as above.
+                throw new ConfigException(config.toString(), List.of(e.getMessage()));
             } catch (IllegalArgumentException e) {
                 Logger.error("cannot start: {}", e.getMessage());
                 // e.g. a replay source with nothing to replay: as above.

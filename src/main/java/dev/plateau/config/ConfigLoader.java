@@ -72,13 +72,15 @@ public final class ConfigLoader {
                 : Optional.ofNullable(mqtt(mqttSection, device));
         DeviceConfig.Logging logging = logging(doc.section("logging", false));
         DeviceConfig.Tuning tuning = tuning(doc.section("tuning", false));
+        Section httpSection = doc.section("http", false);
+        Optional<HttpConfig> http = httpSection == null ? Optional.empty() : Optional.ofNullable(http(httpSection));
         doc.finish();
         if (!errors.isEmpty()) {
             throw new ConfigException(source, errors);
         }
         try {
             return new DeviceConfig(device, stateDir, inference, models, sources, samples, mqtt, logging,
-                    tuning);
+                    tuning, http);
         } catch (IllegalArgumentException | NullPointerException e) {
             // The section readers check the same rules with line numbers; this is a backstop.
             throw new ConfigException(source, List.of("(document): " + e.getMessage() + " (" + root.where() + ")"));
@@ -374,6 +376,77 @@ public final class ConfigLoader {
         s.finish();
         return new MqttConfig.Tls(Optional.ofNullable(truststore), Optional.ofNullable(truststorePassword),
                 Optional.ofNullable(keystore), Optional.ofNullable(keystorePassword));
+    }
+
+    /** The {@code http} section, or null (with the errors) when a value is wrong. */
+    private static HttpConfig http(Section s) {
+        int errors = s.errorCount();
+        String listen = s.string("listen", false);
+        String host = HttpConfig.DEFAULT_HOST;
+        int port = HttpConfig.DEFAULT_PORT;
+        if (listen != null) {
+            int colon = listen.lastIndexOf(':');
+            String h = colon < 0 ? "" : listen.substring(0, colon);
+            if (h.startsWith("[") && h.endsWith("]")) {
+                h = h.substring(1, h.length() - 1);
+            }
+            int p = -1;
+            try {
+                p = colon < 0 ? -1 : Integer.parseInt(listen.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                // Reported below.
+            }
+            if (h.isBlank() || p < 0 || p > 65_535) {
+                s.error("listen", "expected host:port with a port 0..65535 (e.g. " + HttpConfig.DEFAULT_HOST + ":"
+                        + HttpConfig.DEFAULT_PORT + ", or 0.0.0.0:" + HttpConfig.DEFAULT_PORT
+                        + " for every interface), found '" + listen + "'", s.node().fields().get("listen"));
+            } else {
+                host = h;
+                port = p;
+            }
+        }
+        Path token = s.file("token_file", false);
+        if (token != null) {
+            readableSecret(s, "token_file", token, "the bearer token clients must send");
+        }
+        Integer maxBytes = s.integer("max_request_bytes", HttpConfig.MIN_REQUEST_BYTES, HttpConfig.MAX_REQUEST_BYTES,
+                (int) HttpConfig.DEFAULT_MAX_REQUEST_BYTES);
+        Integer concurrent = s.integer("max_concurrent", 1, HttpConfig.MAX_CONCURRENT,
+                HttpConfig.DEFAULT_MAX_CONCURRENT);
+        Integer timeout = s.integer("request_timeout_s", 1, HttpConfig.MAX_REQUEST_TIMEOUT_SECONDS,
+                HttpConfig.DEFAULT_REQUEST_TIMEOUT_SECONDS);
+        Section tlsSection = s.section("tls", false);
+        HttpConfig.Tls tls = null;
+        if (tlsSection != null) {
+            Path keystore = tlsSection.file("keystore", true);
+            Path password = tlsSection.file("keystore_password_file", true);
+            if (keystore != null && !Files.isRegularFile(keystore)) {
+                tlsSection.error("keystore", "not a file: " + keystore + " (a PKCS12 store with the server's key and "
+                        + "certificate)", tlsSection.node().fields().get("keystore"));
+            }
+            if (password != null) {
+                readableSecret(tlsSection, "keystore_password_file", password, "the keystore's password");
+            }
+            tlsSection.finish();
+            tls = keystore == null || password == null ? null : new HttpConfig.Tls(keystore, password);
+        }
+        s.finish();
+        if (s.errorCount() > errors) {
+            return null;
+        }
+        return new HttpConfig(host, port, Optional.ofNullable(token), Optional.ofNullable(tls), maxBytes, concurrent,
+                timeout);
+    }
+
+    /** A file holding a secret must exist and not be empty; its content is never quoted. */
+    private static void readableSecret(Section s, String key, Path file, String what) {
+        try {
+            if (!Files.isRegularFile(file) || Files.readString(file, StandardCharsets.UTF_8).isBlank()) {
+                s.error(key, "expected a non-empty file holding " + what + ": " + file, s.node().fields().get(key));
+            }
+        } catch (IOException | UncheckedIOException e) {
+            s.error(key, "cannot read " + file + ": " + e.getMessage(), s.node().fields().get(key));
+        }
     }
 
     private static DeviceConfig.Tuning tuning(Section s) {

@@ -19,7 +19,8 @@ public record DeviceConfig(
         Samples samples,
         Optional<MqttConfig> mqtt,
         Logging logging,
-        Tuning tuning) {
+        Tuning tuning,
+        Optional<HttpConfig> http) {
 
     public DeviceConfig {
         Checks.present("device", device);
@@ -31,6 +32,7 @@ public record DeviceConfig(
         Checks.present("mqtt", mqtt);
         Checks.present("logging", logging);
         Checks.present("tuning", tuning);
+        Checks.present("http", http);
         if (models.isEmpty()) {
             throw new IllegalArgumentException("models: at least one model is required");
         }

@@ -50,6 +50,13 @@ final class Alarms {
         return out;
     }
 
+    /** Source name to whether its alarm is raised, for the sources feeding {@code model}. */
+    Map<String, Boolean> raised(String model) {
+        Map<String, Boolean> out = new LinkedHashMap<>();
+        entries.stream().filter(e -> e.model().equals(model)).forEach(e -> out.put(e.source(), e.tracker().raised()));
+        return out;
+    }
+
     /** {@code "; alarm raised: a, b"} for the status line, or nothing. */
     String summary() {
         List<String> raised = entries.stream().filter(e -> e.tracker().raised()).map(Entry::source).toList();

@@ -1,20 +1,16 @@
 package dev.plateau.daemon;
 
 import ai.onnxruntime.OrtEnvironment;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.plateau.config.DeviceConfig;
 import dev.plateau.config.MqttConfig;
-import dev.plateau.config.SourceConfig;
-import dev.plateau.fleet.Command;
 import dev.plateau.fleet.CommandHandler;
-import dev.plateau.fleet.CommandRejectedException;
 import dev.plateau.fleet.Fleet;
 import dev.plateau.fleet.FleetSettings;
 import dev.plateau.fleet.Outbox;
+import dev.plateau.http.HttpService;
 import dev.plateau.inference.InferenceEngine;
 import dev.plateau.inference.ModelStats;
 import dev.plateau.inference.OrtRuntime;
-import dev.plateau.sensor.Source;
 import dev.plateau.store.Disk;
 import dev.plateau.store.DiskStatus;
 import dev.plateau.store.FailureLog;
@@ -25,7 +21,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,24 +57,19 @@ public final class Daemon implements AutoCloseable {
     private final SystemdNotifier systemd;
     private final Duration stallLimit;
     private final Map<String, ModelSlot> slots = new LinkedHashMap<>();
-    private final List<Source> sources = new ArrayList<>();
-    private final List<Progress> progress = new ArrayList<>();
     private final Alarms alarms;
     private final Drifts drifts;
     private volatile List<ModelSlot> running = List.of();
-    private Optional<SampleStore> samples = Optional.empty();
-    /** The configuration file as last (re)loaded; models, sources and the like stay as started. */
-    private DeviceConfig current;
-    /** The fleet's {@code set-config} changes, laid over the file's live settings. */
-    private ObjectNode overrides;
-    private LiveSettings live;
-    private InputReports reports;
-    private volatile SampleHealth sampleHealth;
-    private FleetCommands fleetCommands;
-    private volatile StatusReport status;
+    private LiveConfig live;
+    private Sources sources;
+    private volatile HealthView status;
     private ScheduledExecutorService scheduler;
     private volatile Fleet fleet;
+    private Optional<HttpService> http = Optional.empty();
     private ScheduledExecutorService watchdogTimer;
+    /** Models loaded and sources started, and not stopping: what {@code /v2/health/ready} says. */
+    private volatile boolean serving;
+    /** systemd was told READY=1, so it is told STOPPING=1 too. */
     private boolean ready;
     private boolean closed;
 
@@ -110,8 +100,8 @@ public final class Daemon implements AutoCloseable {
     }
 
     /**
-     * Loads every model and starts every source; on any failure, whatever was started is
-     * stopped again before the exception leaves.
+     * Loads every model and starts every source, then the fleet link and the HTTP server; on any
+     * failure, whatever was started is stopped again before the exception leaves.
      */
     public synchronized void start() {
         long begin = System.nanoTime();
@@ -132,38 +122,28 @@ public final class Daemon implements AutoCloseable {
                         engine.manifest().input().decode().name().toLowerCase().replace('_', '-'),
                         engine.manifest().input().shape());
             }
-            current = config;
-            overrides = LiveSettings.load(config.stateDir());
-            live = LiveSettings.of(config).with(overrides);
-            if (!overrides.isEmpty()) {
-                Logger.info("fleet settings over the configuration file: {}", overrides);
-            }
-            samples = config.samples().enabled()
-                    ? Optional.of(SampleStore.open(config.stateDir(), live.samplesMaxPerModel(), clock))
+            live = new LiveConfig(config);
+            LiveSettings settings = live.settings();
+            Optional<SampleStore> samples = config.samples().enabled()
+                    ? Optional.of(SampleStore.open(config.stateDir(), settings.samplesMaxPerModel(), clock))
                     : Optional.empty();
             drifts.useSamples(samples);
             FailureLog warnings = new FailureLog(monotonic, FailureLog.INTERVAL);
             DiskStatus disk = new DiskStatus(clock, warnings);
-            sampleHealth = new SampleHealth(monotonic, disk, warnings);
-            reports = new InputReports(InputReports.Sink.fleet(() -> fleet), clock, live.publishResults());
-            if (config.mqtt().isPresent()) {
-                fleetCommands = new FleetCommands(store, slots, samples, config.stateDir(),
-                        config.tuning().dataRoots(), clock, this::decision, disk);
-            }
+            SampleHealth sampleHealth = new SampleHealth(monotonic, disk, warnings);
+            InputReports reports = new InputReports(InputReports.Sink.fleet(() -> fleet), clock,
+                    settings.publishResults());
+            Optional<FleetCommands> fleetCommands = config.mqtt().isPresent()
+                    ? Optional.of(new FleetCommands(store, slots, samples, config.stateDir(),
+                            config.tuning().dataRoots(), clock, this::decision, disk))
+                    : Optional.empty();
+            RecentPredictions recent = new RecentPredictions(clock);
             scheduler = Executors.newScheduledThreadPool(2, named("plateau-sources"));
-            for (SourceConfig sc : config.sources()) {
-                Progress marks = new Progress(sc.name(), Sources.period(sc), monotonic);
-                ModelSlot slot = slots.get(sc.model());
-                ProgressHandler handler = new ProgressHandler(new Pipeline(slot, samples, reports, sampleHealth,
-                        alarms.track(sc, slot), drifts.of(slot.name())), marks);
-                Source source = Sources.create(sc, config, handler, new SourceScheduler(scheduler, marks), clock, monotonic,
-                        (queue, n) -> reports.dropped(slot.name(), queue, n));
-                sources.add(source);
-                progress.add(marks);
-                source.start();
-            }
-            status = new StatusReport(slots, config.sources(), sources, samples.map(s -> sampleHealth),
-                    Optional.ofNullable(fleetCommands), alarms, drifts);
+            sources = new Sources(config, slots, samples, reports, sampleHealth, alarms, drifts, recent, scheduler,
+                    clock, monotonic);
+            sources.startAll();
+            status = new HealthView(slots, config.sources(), sources.started(), samples.map(s -> sampleHealth),
+                    fleetCommands, alarms, drifts, recent, store, () -> fleet, () -> serving);
             scheduler.scheduleAtFixedRate(status::log, STATS_PERIOD.toMillis(), STATS_PERIOD.toMillis(),
                     TimeUnit.MILLISECONDS);
             scheduler.scheduleWithFixedDelay(this::followStore, STORE_POLL.toMillis(), STORE_POLL.toMillis(),
@@ -171,13 +151,22 @@ public final class Daemon implements AutoCloseable {
             scheduler.scheduleAtFixedRate(reports::flush, InputReports.PERIOD.toMillis(),
                     InputReports.PERIOD.toMillis(), TimeUnit.MILLISECONDS);
             running = List.copyOf(slots.values());
+            live.bind(new LiveConfig.Targets(samples, reports, () -> fleet));
             if (config.mqtt().isPresent()) {
                 MqttConfig m = config.mqtt().get();
-                FleetSettings settings = FleetSettings.of(m.withLive(live.healthPeriodSeconds(), live.publishResults()),
+                FleetSettings fleetSettings = FleetSettings.of(
+                        m.withLive(settings.healthPeriodSeconds(), settings.publishResults()),
                         config.device().group(), config.device().node(), config.stateDir(), clock);
-                Map<String, CommandHandler> handlers = new LinkedHashMap<>(fleetCommands.handlers());
-                handlers.put("set-config", this::setConfig);
-                fleet = Fleet.start(settings, status::health, handlers, disk);
+                Map<String, CommandHandler> handlers = new LinkedHashMap<>(fleetCommands.get().handlers());
+                handlers.put("set-config", live::setConfig);
+                fleet = Fleet.start(fleetSettings, status::health, handlers, disk);
+            }
+            if (config.http().isPresent()) {
+                Map<String, Pipeline> pipelines = new LinkedHashMap<>();
+                slots.values().forEach(slot -> pipelines.put(slot.name(), sources.pipeline(slot)));
+                HttpInputs inputs = new HttpInputs(pipelines, config.stateDir());
+                http = Optional.of(HttpService.start(config.http().get(),
+                        new LocalDevice(status, inputs, config.mqtt().isPresent())));
             }
             alarms.announcePending();
             drifts.announcePending();
@@ -186,10 +175,11 @@ public final class Daemon implements AutoCloseable {
             throw e;
         }
         Logger.info("plateau ready: device {}/{}, {} model(s), {} source(s), state {} (started in {} ms)",
-                config.device().group(), config.device().node(), slots.size(), sources.size(), config.stateDir(),
-                (System.nanoTime() - begin) / 1_000_000);
+                config.device().group(), config.device().node(), slots.size(), sources.started().size(),
+                config.stateDir(), (System.nanoTime() - begin) / 1_000_000);
         systemd.ready(status.summary());
         ready = true;
+        serving = true;
         startWatchdog();
     }
 
@@ -210,7 +200,7 @@ public final class Daemon implements AutoCloseable {
     private void startWatchdog() {
         Duration interval = Watchdog.interval(systemd, STATUS_PERIOD);
         watchdogTimer = Executors.newSingleThreadScheduledExecutor(named("plateau-watchdog"));
-        new Watchdog(systemd, progress, stallLimit, status::summary).start(watchdogTimer, interval);
+        new Watchdog(systemd, sources.progress(), stallLimit, status::summary).start(watchdogTimer, interval);
         systemd.watchdogTimeout().ifPresentOrElse(
                 timeout -> Logger.info("systemd watchdog: timeout {} ms, pinging every {} ms while every source "
                         + "progresses (stall limit {} s)", timeout.toMillis(), interval.toMillis(), stallLimit.toSeconds()),
@@ -241,97 +231,17 @@ public final class Daemon implements AutoCloseable {
     /** What a reload changed at once, and what differs but waits for a restart. */
     public record Reload(List<String> applied, List<String> needRestart) {}
 
-    /**
-     * Applies the parts of {@code next} that are safe to change while running ({@link LiveSettings},
-     * under any fleet overrides) and names every other section that differs: models, sources,
-     * state and the logging set-up are built once at start.
-     */
-    public synchronized Reload reload(DeviceConfig next) {
-        if (live == null) {
+    /** Applies what is safe to change of {@code next} while running; see {@link LiveConfig#reload}. */
+    public Reload reload(DeviceConfig next) {
+        LiveConfig controller;
+        synchronized (this) {
+            controller = live;
+        }
+        if (controller == null) {
             Logger.warn("reload: still starting, nothing applied; send SIGHUP again once ready");
             return new Reload(List.of(), List.of());
         }
-        List<String> restart = new ArrayList<>();
-        compare(restart, "samples.enabled", config.samples().enabled(), next.samples().enabled());
-        compare(restart, "device", config.device(), next.device());
-        compare(restart, "state_dir", config.stateDir(), next.stateDir());
-        compare(restart, "inference", config.inference(), next.inference());
-        compare(restart, "models", config.models(), next.models());
-        compare(restart, "sources", config.sources(), next.sources());
-        compare(restart, "mqtt", config.mqtt().map(Daemon::restartPart), next.mqtt().map(Daemon::restartPart));
-        compare(restart, "logging", config.logging(), next.logging());
-        current = next;
-        List<String> applied = applyLive(LiveSettings.of(next).with(overrides));
-        Logger.info("reload: applied {}; changed but need a restart {}", applied, restart);
-        return new Reload(List.copyOf(applied), List.copyOf(restart));
-    }
-
-    /** The mqtt settings that need a new connection; health period and result publishing do not. */
-    private static MqttConfig restartPart(MqttConfig m) {
-        return m.withLive(1, false);
-    }
-
-    /** Makes {@code next} the live settings; returns what changed as {@code key=value}. */
-    private List<String> applyLive(LiveSettings next) {
-        List<String> applied = new ArrayList<>();
-        if (next.samplesMaxPerModel() != live.samplesMaxPerModel()) {
-            samples.ifPresent(store -> store.resize(next.samplesMaxPerModel()));
-            applied.add("samples.max_per_model=" + next.samplesMaxPerModel());
-        }
-        if (next.healthPeriodSeconds() != live.healthPeriodSeconds()) {
-            Fleet link = fleet;
-            if (link != null) {
-                link.healthPeriod(Duration.ofSeconds(next.healthPeriodSeconds()));
-            }
-            applied.add("mqtt.health_period_s=" + next.healthPeriodSeconds());
-        }
-        if (next.publishResults() != live.publishResults()) {
-            reports.publishResults(next.publishResults());
-            applied.add("mqtt.publish_results=" + next.publishResults());
-        }
-        live = next;
-        return applied;
-    }
-
-    /**
-     * {@code set-config {key: value, ...}} changes live settings and keeps them across restarts;
-     * {@code set-config {reset: true}} drops every such change, back to the configuration file.
-     */
-    private CommandHandler.Work setConfig(Command c) throws CommandRejectedException {
-        boolean reset = c.args().has("reset");
-        ObjectNode changes;
-        if (reset) {
-            if (c.args().size() != 1 || !c.args().get("reset").asBoolean(false)) {
-                throw new CommandRejectedException("reset: expected {\"reset\": true} alone, found " + c.args());
-            }
-            changes = null;
-        } else {
-            try {
-                changes = LiveSettings.check(c.args());
-            } catch (IllegalArgumentException e) {
-                throw new CommandRejectedException(e.getMessage());
-            }
-        }
-        return () -> {
-            synchronized (this) {
-                ObjectNode next = changes == null ? overrides.objectNode() : overrides.deepCopy().setAll(changes);
-                LiveSettings.save(config.stateDir(), next);
-                overrides = next;
-                List<String> applied = applyLive(LiveSettings.of(current).with(next));
-                Logger.info("set-config {}: applied {}; fleet settings now {}", c.cmdId(), applied, next);
-                Map<String, Object> result = new LinkedHashMap<>();
-                result.put("applied", applied);
-                result.put("settings", live.asMap());
-                result.put("overrides", next);
-                return result;
-            }
-        };
-    }
-
-    private static void compare(List<String> restart, String section, Object was, Object next) {
-        if (!was.equals(next)) {
-            restart.add(section);
-        }
+        return controller.reload(next);
     }
 
     public synchronized Map<String, ModelStats.Snapshot> stats() {
@@ -372,6 +282,7 @@ public final class Daemon implements AutoCloseable {
         }
         closed = true;
         Logger.info("plateau stopping");
+        serving = false;
         stopWatchdog();
         if (ready) {
             systemd.stopping();
@@ -381,7 +292,11 @@ public final class Daemon implements AutoCloseable {
         if (link != null) {
             link.close();
         }
-        sources.forEach(Source::close);
+        // Then the HTTP server: requests in flight finish on models still open.
+        http.ifPresent(HttpService::close);
+        if (sources != null) {
+            sources.close();
+        }
         if (scheduler != null) {
             scheduler.shutdown();
             try {

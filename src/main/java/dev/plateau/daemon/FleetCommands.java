@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.plateau.fleet.Command;
 import dev.plateau.fleet.CommandHandler;
 import dev.plateau.fleet.CommandRejectedException;
+import dev.plateau.inference.LatencyHistogram;
 import dev.plateau.model.ModelBundle;
 import dev.plateau.store.Disk;
 import dev.plateau.store.DiskFullException;
@@ -28,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
 
 /**
@@ -47,6 +49,8 @@ final class FleetCommands {
     private final DiskStatus disk;
     /** Per model, when the last fine-tune ended and its decision; read by health reports. */
     private final Map<String, Map<String, Object>> lastFineTune = new ConcurrentHashMap<>();
+    private final Map<String, Map<String, AtomicLong>> outcomes = new ConcurrentHashMap<>();
+    private final Map<String, LatencyHistogram> durations = new ConcurrentHashMap<>();
 
     /**
      * @param dataRoots the directories {@code finetune data=...} may read from (after symlinks
@@ -67,6 +71,18 @@ final class FleetCommands {
     Map<String, CommandHandler> handlers() {
         return Map.of("activate", this::activate, "rollback", this::rollback, "label", this::label,
                 "finetune", this::finetune);
+    }
+
+    /** Fine-tunes of {@code model} ended so far, by decision (accepted, rejected, failed). */
+    Map<String, Long> fineTuneOutcomes(String model) {
+        Map<String, Long> out = new LinkedHashMap<>();
+        outcomes.getOrDefault(model, Map.of()).forEach((d, n) -> out.put(d, n.get()));
+        return out;
+    }
+
+    /** The wall times of the fine-tunes of {@code model} ended so far. */
+    LatencyHistogram.Cumulative fineTuneDurations(String model) {
+        return durations.computeIfAbsent(model, m -> new LatencyHistogram()).cumulative();
     }
 
     /** When the last fine-tune of {@code model} ended, its decision and reason. */
@@ -131,6 +147,7 @@ final class FleetCommands {
             throw new CommandRejectedException(e.getMessage());
         }
         return () -> {
+            long started = System.nanoTime();
             Path exported = workDir.resolve(c.cmdId().replaceAll("[^A-Za-z0-9._-]", "_"));
             try {
                 Path data = dataDir.orElse(exported);
@@ -158,18 +175,18 @@ final class FleetCommands {
                     result.put("version", version);
                 }
                 disk.ok(FINETUNE + slot.name());
-                decided(slot.name(), outcome.accepted() ? "finetune-accepted" : "finetune-rejected", result);
+                decided(slot.name(), outcome.accepted() ? "finetune-accepted" : "finetune-rejected", result, started);
                 return result;
             } catch (TuningDataException | BudgetExceededException e) {
                 decided(slot.name(), "finetune-rejected", new LinkedHashMap<>(Map.of("model", slot.name(),
-                        "decision", "rejected", "reason", e.getMessage())));
+                        "decision", "rejected", "reason", e.getMessage())), started);
                 throw e;
             } catch (DiskFullException e) {
                 // Not a guard's verdict: the run could not finish. Nothing was kept, the active version serves on.
                 disk.full(FINETUNE + slot.name(), "fine-tune of " + slot.name() + " (" + c.cmdId() + ") failed: "
                         + e.getMessage(), e);
                 decided(slot.name(), "finetune-failed", new LinkedHashMap<>(Map.of("model", slot.name(),
-                        "decision", "failed", "reason", e.getMessage())));
+                        "decision", "failed", "reason", e.getMessage())), started);
                 throw e;
             } finally {
                 DurableFiles.deleteTree(exported);
@@ -227,7 +244,10 @@ final class FleetCommands {
         return overrides;
     }
 
-    private void decided(String model, String event, Map<String, Object> result) {
+    private void decided(String model, String event, Map<String, Object> result, long startedNanos) {
+        outcomes.computeIfAbsent(model, m -> new ConcurrentHashMap<>())
+                .computeIfAbsent(String.valueOf(result.get("decision")), d -> new AtomicLong()).incrementAndGet();
+        durations.computeIfAbsent(model, m -> new LatencyHistogram()).record((System.nanoTime() - startedNanos) / 1000);
         lastFineTune.put(model, Map.of("at", clock.instant().toString(), "decision", result.get("decision"),
                 "reason", String.valueOf(result.get("reason"))));
         events.accept(event, result);

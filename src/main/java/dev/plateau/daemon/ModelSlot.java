@@ -4,6 +4,7 @@ import ai.onnxruntime.OrtEnvironment;
 import dev.plateau.inference.InferenceEngine;
 import dev.plateau.inference.InferenceException;
 import dev.plateau.inference.InputRejectedException;
+import dev.plateau.inference.LatencyHistogram;
 import dev.plateau.inference.ModelStats;
 import dev.plateau.inference.Prediction;
 import dev.plateau.inference.SampleDirectory;
@@ -42,6 +43,7 @@ final class ModelSlot implements AutoCloseable {
     private final BiConsumer<String, Map<String, Object>> events;
     private final Optional<Loaded> loaded;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final LatencyHistogram handling = new LatencyHistogram();
     private volatile InferenceEngine engine;
     private volatile int version;
     private FigureCounter figures = new FigureCounter();
@@ -144,15 +146,31 @@ final class ModelSlot implements AutoCloseable {
 
     /** Classifies one file on the active version; a swap waits for this call to finish. */
     Served infer(Path file) throws InputRejectedException {
+        return serve((engine, embedding) -> embedding == null ? engine.infer(file) : engine.infer(file, embedding),
+                true);
+    }
+
+    /** Classifies one preprocessed input tensor (see {@link InferenceEngine#infer(String, float[])}). */
+    Served infer(String name, float[] tensor) throws InputRejectedException {
+        return serve((engine, embedding) -> engine.infer(name, tensor), false);
+    }
+
+    /** One call on an engine, as {@link #serve} makes it; {@code embedding} null when none is asked for. */
+    private interface Call {
+        Prediction on(InferenceEngine engine, float[] embedding) throws InputRejectedException;
+    }
+
+    /** @param embeds whether the call fills the head's input embedding, when the slot exposes it */
+    private Served serve(Call call, boolean embeds) throws InputRejectedException {
         Prediction p = null;
         InferenceException failure = null;
         lock.readLock().lock();
         // Read under the lock, which a swap holds to change both: the version is the one that infers.
         InferenceEngine used = engine;
         int served = version;
-        float[] embedding = used.embeddingWidth().map(float[]::new).orElse(null);
+        float[] embedding = embeds ? used.embeddingWidth().map(float[]::new).orElse(null) : null;
         try {
-            p = embedding == null ? used.infer(file) : used.infer(file, embedding);
+            p = call.on(used, embedding);
         } catch (InferenceException e) {
             failure = e;
         } finally {
@@ -164,6 +182,16 @@ final class ModelSlot implements AutoCloseable {
             throw failure;
         }
         return new Served(p, served, used.manifest(), Optional.ofNullable(embedding));
+    }
+
+    /** Records how long one input took from its source to its reports (the full path, not just the model run). */
+    void handled(long micros) {
+        handling.record(micros);
+    }
+
+    /** The full-path times of every version served since start. */
+    LatencyHistogram.Cumulative handling() {
+        return handling.cumulative();
     }
 
     private synchronized void observed(Prediction p) {

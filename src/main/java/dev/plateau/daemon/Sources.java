@@ -13,18 +13,94 @@ import dev.plateau.sensor.Source;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
+import dev.plateau.store.SampleStore;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 
-/** Builds the configured input sources, and says how often each is meant to run. */
-final class Sources {
+/**
+ * The source factory: builds each configured input source with its pipeline (the model's slot,
+ * the sample store, reports, recent predictions, its alarm, the model's drift monitor) and its progress marks, starts them,
+ * and stops them again. The local HTTP API's pipelines are made here too, so every input goes
+ * one way.
+ */
+final class Sources implements AutoCloseable {
     /** Under the state directory: what a shifted replay hands on, one file per source. */
     static final String SCRATCH = "replay";
 
-    private Sources() {}
+    private final DeviceConfig config;
+    private final Map<String, ModelSlot> slots;
+    private final Optional<SampleStore> samples;
+    private final InputReports reports;
+    private final SampleHealth sampleHealth;
+    private final Alarms alarms;
+    private final Drifts drifts;
+    private final RecentPredictions recent;
+    private final ScheduledExecutorService scheduler;
+    private final Clock clock;
+    private final Clock monotonic;
+    private final List<Source> started = new ArrayList<>();
+    private final List<Progress> progress = new ArrayList<>();
+
+    /** @param slots by the configuration's model name, as sources name them */
+    Sources(DeviceConfig config, Map<String, ModelSlot> slots, Optional<SampleStore> samples, InputReports reports,
+            SampleHealth sampleHealth, Alarms alarms, Drifts drifts, RecentPredictions recent,
+            ScheduledExecutorService scheduler, Clock clock, Clock monotonic) {
+        this.drifts = drifts;
+        this.config = config;
+        this.slots = slots;
+        this.samples = samples;
+        this.reports = reports;
+        this.sampleHealth = sampleHealth;
+        this.alarms = alarms;
+        this.recent = recent;
+        this.scheduler = scheduler;
+        this.clock = clock;
+        this.monotonic = monotonic;
+    }
+
+    /** Builds and starts every configured source, in order; those started stay listed if one fails. */
+    void startAll() {
+        for (SourceConfig sc : config.sources()) {
+            Progress marks = new Progress(sc.name(), period(sc), monotonic);
+            ModelSlot slot = slots.get(sc.model());
+            ProgressHandler handler = new ProgressHandler(pipeline(slot, alarms.track(sc, slot)), marks);
+            Source source = create(sc, config, handler, new SourceScheduler(scheduler, marks), clock, monotonic,
+                    (queue, n) -> reports.dropped(slot.name(), queue, n));
+            started.add(source);
+            progress.add(marks);
+            source.start();
+        }
+    }
+
+    /** A pipeline onto {@code slot}, as a source's, without an alarm: the HTTP API's. */
+    Pipeline pipeline(ModelSlot slot) {
+        return pipeline(slot, Optional.empty());
+    }
+
+    private Pipeline pipeline(ModelSlot slot, Optional<AlarmTracker> alarm) {
+        return new Pipeline(slot, samples, reports, sampleHealth, alarm, drifts.of(slot.name()), recent);
+    }
+
+    /** The sources started, in the configuration's order. */
+    List<Source> started() {
+        return List.copyOf(started);
+    }
+
+    List<Progress> progress() {
+        return List.copyOf(progress);
+    }
+
+    /** Stops every source; an input being handled is finished by the scheduler's shutdown. */
+    @Override
+    public void close() {
+        started.forEach(Source::close);
+    }
 
     /** The source {@code source} configures, handing its inputs to {@code handler}; not started. */
-    static Source create(SourceConfig source, DeviceConfig config, InputHandler handler,
+    private static Source create(SourceConfig source, DeviceConfig config, InputHandler handler,
                          ScheduledExecutorService scheduler, Clock clock, Clock monotonic,
                          DropListener drops) {
         if (source instanceof SourceConfig.Replay r) {

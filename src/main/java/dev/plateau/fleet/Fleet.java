@@ -228,6 +228,11 @@ public final class Fleet implements AutoCloseable {
         return link.isConnected();
     }
 
+    /** Events in the durable outbox not yet acknowledged by the broker. */
+    public int outboxDepth() {
+        return outbox.size();
+    }
+
     public Topics topics() {
         return topics;
     }

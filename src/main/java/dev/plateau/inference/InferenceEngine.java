@@ -365,6 +365,47 @@ public final class InferenceEngine implements AutoCloseable {
     }
 
     /**
+     * Classifies one sample given as the model's input tensor itself, already preprocessed
+     * (the Open Inference Protocol's JSON form): {@code values} in the manifest's shape,
+     * channel-major. The range check of raw values does not apply; every value must be finite.
+     *
+     * @throws InputRejectedException {@code wrong-size} for another number of values,
+     *                                {@code not-finite} for NaN or infinity (the index is named)
+     */
+    public synchronized Prediction infer(String name, float[] values) throws InputRejectedException {
+        if (closed) {
+            throw new IllegalStateException("model " + manifest.name() + " v" + manifest.version() + " is closed");
+        }
+        int expected = manifest.input().sampleSize();
+        InputRejectedException refused = null;
+        if (values.length != expected) {
+            refused = new InputRejectedException(InputRejectedException.Reason.WRONG_SIZE, InputNames.escape(name)
+                    + ": " + values.length + " values, expected " + expected + " (shape " + manifest.input().shape()
+                    + ")");
+        } else {
+            for (int i = 0; i < values.length && refused == null; i++) {
+                if (!Float.isFinite(values[i])) {
+                    refused = new InputRejectedException(InputRejectedException.Reason.NOT_FINITE,
+                            InputNames.escape(name) + ": value " + i + " is not finite");
+                }
+            }
+        }
+        if (refused != null) {
+            stats.rejected(refused.reason());
+            throw refused;
+        }
+        // An absolute put, as the preprocessor's: the buffer's position stays where the tensor expects it.
+        input.put(0, values);
+        long start = System.nanoTime();
+        int top = runPrepared(name);
+        long micros = (System.nanoTime() - start) / 1000;
+        stats.inferred(micros);
+        logits.get(0, rawLogits);
+        return new Prediction(manifest.output().labels().get(top), top, probabilities[top],
+                manifest.output().labels(), probabilities, rawLogits, micros);
+    }
+
+    /**
      * The hot path: runs the session on the input buffer as it is, softmax into
      * {@code probabilities}, returns the top class. Allocates only what ORT's Java binding does
      * per run (its small Result wrapper).

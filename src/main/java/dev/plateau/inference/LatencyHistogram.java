@@ -1,5 +1,6 @@
 package dev.plateau.inference;
 
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
@@ -10,10 +11,45 @@ public final class LatencyHistogram {
     private static final int SUB = 8;
     private static final int BUCKETS = 32 * SUB;
 
+    /** The widest bucket a {@link #cumulative()} view reports: 2^26 µs, about 67 s. */
+    private static final int MAX_POWER = 26;
+
     private final AtomicLongArray counts = new AtomicLongArray(BUCKETS);
+    private final AtomicLong sumMicros = new AtomicLong();
 
     public void record(long micros) {
-        counts.incrementAndGet(bucket(Math.max(1, micros)));
+        long m = Math.max(1, micros);
+        counts.incrementAndGet(bucket(m));
+        sumMicros.addAndGet(m);
+    }
+
+    /**
+     * Counts at or below each power of two of microseconds, 1 µs up to 2^26 µs, and in all: the
+     * exact cumulative buckets of a Prometheus histogram (every eighth bucket ends on a power of
+     * two). Read without a lock, so a recording in between may show in a later bound only.
+     *
+     * @param upperBoundsMicros {@code 2^k} for k = 0 .. 26
+     * @param cumulative        recordings at or below each bound
+     */
+    public record Cumulative(long[] upperBoundsMicros, long[] cumulative, long count, long sumMicros) {}
+
+    public Cumulative cumulative() {
+        long[] bounds = new long[MAX_POWER + 1];
+        long[] below = new long[MAX_POWER + 1];
+        long seen = 0;
+        int bucket = 0;
+        for (int k = 0; k <= MAX_POWER; k++) {
+            bounds[k] = 1L << k;
+            // Buckets of exponent < k all end at or below 2^k.
+            for (; bucket < BUCKETS && bucket < k * SUB; bucket++) {
+                seen += counts.get(bucket);
+            }
+            below[k] = seen;
+        }
+        for (; bucket < BUCKETS; bucket++) {
+            seen += counts.get(bucket);
+        }
+        return new Cumulative(bounds, below, seen, sumMicros.get());
     }
 
     static int bucket(long micros) {

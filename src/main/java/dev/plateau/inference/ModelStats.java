@@ -25,6 +25,11 @@ public final class ModelStats {
         errors.incrementAndGet();
     }
 
+    /** The model-run latencies as cumulative buckets (see {@link LatencyHistogram#cumulative()}). */
+    public LatencyHistogram.Cumulative latency() {
+        return latency.cumulative();
+    }
+
     public Snapshot snapshot() {
         Map<InputRejectedException.Reason, Long> byReason = new EnumMap<>(InputRejectedException.Reason.class);
         long rejectedTotal = 0;

@@ -337,4 +337,56 @@ class ConfigLoaderTest {
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(tmp.resolve("absent.yaml")));
         assertEquals(List.of("(file): not found"), e.errors());
     }
+
+    @Test
+    void read_noHttpSection_nothingListens() throws IOException {
+        assertTrue(read(valid()).http().isEmpty());
+    }
+
+    @Test
+    void read_emptyHttpSection_appliesTheDocumentedDefaults() throws IOException {
+        HttpConfig h = read(valid() + "http: {}\n").http().orElseThrow();
+        assertAll(
+                () -> assertEquals("127.0.0.1", h.host()),
+                () -> assertEquals(9464, h.port()),
+                () -> assertTrue(h.tokenFile().isEmpty()),
+                () -> assertTrue(h.tls().isEmpty()),
+                () -> assertEquals(HttpConfig.DEFAULT_MAX_REQUEST_BYTES, h.maxRequestBytes()),
+                () -> assertEquals(4, h.maxConcurrent()),
+                () -> assertEquals(10, h.requestTimeoutSeconds()));
+    }
+
+    @Test
+    void read_httpListenAndToken_readsThem() throws IOException {
+        Path token = Files.writeString(tmp.resolve("token"), "s3cret\n");
+        HttpConfig h = read(valid() + "http: {listen: '[::1]:8080', token_file: " + token + "}\n").http().orElseThrow();
+        assertEquals("::1", h.host());
+        assertEquals(8080, h.port());
+        assertEquals(token, h.tokenFile().orElseThrow());
+    }
+
+    @Test
+    void read_badHttpSection_namesEachKeyWithTheAllowedValues() throws IOException {
+        Files.writeString(tmp.resolve("empty-token"), " \n");
+        List<String> errors = errors(valid() + """
+                http:
+                  listen: localhost
+                  token_file: %s
+                  max_request_bytes: 10
+                  max_concurrent: 0
+                  request_timeout_s: 0
+                  tls: {keystore: %s}
+                  port: 80
+                """.formatted(tmp.resolve("empty-token"), tmp.resolve("no-such.p12")));
+        String all = String.join("\n", errors);
+        assertAll(
+                () -> assertTrue(all.contains("http.listen: expected host:port"), all),
+                () -> assertTrue(all.contains("http.token_file: expected a non-empty file"), all),
+                () -> assertTrue(all.contains("http.max_request_bytes: out of range (10, allowed 1024.."), all),
+                () -> assertTrue(all.contains("http.max_concurrent: out of range (0, allowed 1..256)"), all),
+                () -> assertTrue(all.contains("http.request_timeout_s: out of range (0, allowed 1..600)"), all),
+                () -> assertTrue(all.contains("http.tls.keystore: not a file"), all),
+                () -> assertTrue(all.contains("http.tls.keystore_password_file: required, missing"), all),
+                () -> assertTrue(all.contains("http.port: unknown key"), all));
+    }
 }
