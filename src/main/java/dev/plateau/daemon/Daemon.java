@@ -74,6 +74,7 @@ public final class Daemon implements AutoCloseable {
     private InputReports reports;
     private volatile SampleHealth sampleHealth;
     private FleetCommands fleetCommands;
+    private Deployments deployments;
     private volatile StatusReport status;
     private ScheduledExecutorService scheduler;
     private volatile Fleet fleet;
@@ -144,6 +145,7 @@ public final class Daemon implements AutoCloseable {
             if (config.mqtt().isPresent()) {
                 fleetCommands = new FleetCommands(store, slots, samples, config.stateDir(),
                         config.tuning().dataRoots(), clock, this::decision, disk);
+                deployments = new Deployments(store, config.stateDir(), slots, clock, this::decision);
             }
             scheduler = Executors.newScheduledThreadPool(2, named("plateau-sources"));
             for (SourceConfig sc : config.sources()) {
@@ -172,7 +174,9 @@ public final class Daemon implements AutoCloseable {
                         config.device().group(), config.device().node(), config.stateDir(), clock);
                 Map<String, CommandHandler> handlers = new LinkedHashMap<>(fleetCommands.handlers());
                 handlers.put("set-config", this::setConfig);
+                handlers.putAll(deployments.handlers());
                 fleet = Fleet.start(settings, status::health, handlers, disk);
+                deployments.start(fleet);
             }
             alarms.announcePending();
         } catch (RuntimeException e) {
@@ -374,6 +378,9 @@ public final class Daemon implements AutoCloseable {
         Fleet link = fleet;
         if (link != null) {
             link.close();
+        }
+        if (deployments != null) {
+            deployments.close();
         }
         sources.forEach(Source::close);
         if (scheduler != null) {
