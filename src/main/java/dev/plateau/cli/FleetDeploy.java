@@ -186,7 +186,7 @@ final class FleetDeploy {
                 out.println();
                 out.printf("%-24s %-12s %-8s %s%n", "NODE", "STATE", "VERSION", "REASON");
                 rollout.nodes().forEach(n -> out.printf("%-24s %-12s %-8s %s%n", n.name, n.state, n.version, n.reason));
-                out.println("rollout " + rollout.state() + ": " + rollout.reason() + "; " + rollout.counts() + " in "
+                out.println((rollout.settings().probation() ? "rollout " : "deploy ") + rollout.state() + ": " + rollout.reason() + "; " + rollout.counts() + " in "
                         + ms + " ms, " + controller.messagesPublished() + " messages sent, "
                         + controller.messagesReceived() + " received");
             }

@@ -350,7 +350,7 @@ final class Deployments implements AutoCloseable {
                 body.put("note", "already active (imported before a restart)");
                 event = "deploy-succeeded";
             } else {
-                body.put("reason", e.reason());
+                body.put("reason", "import refused: " + e.reason());
                 event = "deploy-failed";
             }
         } catch (StoreException | UncheckedIOException e) {
