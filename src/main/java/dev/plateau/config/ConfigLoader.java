@@ -72,13 +72,14 @@ public final class ConfigLoader {
                 : Optional.ofNullable(mqtt(mqttSection, device));
         DeviceConfig.Logging logging = logging(doc.section("logging", false));
         DeviceConfig.Tuning tuning = tuning(doc.section("tuning", false));
+        DeviceConfig.Probation probation = probation(doc.section("probation", false));
         doc.finish();
         if (!errors.isEmpty()) {
             throw new ConfigException(source, errors);
         }
         try {
             return new DeviceConfig(device, stateDir, inference, models, sources, samples, mqtt, logging,
-                    tuning);
+                    tuning, probation);
         } catch (IllegalArgumentException | NullPointerException e) {
             // The section readers check the same rules with line numbers; this is a backstop.
             throw new ConfigException(source, List.of("(document): " + e.getMessage() + " (" + root.where() + ")"));
@@ -340,6 +341,19 @@ public final class ConfigLoader {
         s.finish();
         return new MqttConfig.Tls(Optional.ofNullable(truststore), Optional.ofNullable(truststorePassword),
                 Optional.ofNullable(keystore), Optional.ofNullable(keystorePassword));
+    }
+
+    private static DeviceConfig.Probation probation(Section s) {
+        DeviceConfig.Probation d = DeviceConfig.Probation.DEFAULTS;
+        if (s == null) {
+            return d;
+        }
+        Integer window = s.integer("window_s", 1, 7 * 86_400, d.windowSeconds());
+        Integer samples = s.integer("window_samples", 0, 10_000_000, d.windowSamples());
+        Double latency = s.number("max_latency_ratio", 1.0, 1000.0, false, d.maxLatencyRatio());
+        s.finish();
+        return window == null || samples == null || latency == null ? d
+                : new DeviceConfig.Probation(window, samples, latency);
     }
 
     private static DeviceConfig.Tuning tuning(Section s) {

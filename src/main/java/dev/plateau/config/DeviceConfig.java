@@ -19,7 +19,8 @@ public record DeviceConfig(
         Samples samples,
         Optional<MqttConfig> mqtt,
         Logging logging,
-        Tuning tuning) {
+        Tuning tuning,
+        Probation probation) {
 
     public DeviceConfig {
         Checks.present("device", device);
@@ -31,6 +32,7 @@ public record DeviceConfig(
         Checks.present("mqtt", mqtt);
         Checks.present("logging", logging);
         Checks.present("tuning", tuning);
+        Checks.present("probation", probation);
         if (models.isEmpty()) {
             throw new IllegalArgumentException("models: at least one model is required");
         }
@@ -79,6 +81,21 @@ public record DeviceConfig(
     public record Samples(boolean enabled, int maxPerModel) {
         public Samples {
             Checks.inRange("samples.max_per_model", maxPerModel, 1, 1_000_000);
+        }
+    }
+
+    /**
+     * How long a newly activated version (a fine-tune's or a deploy's) is on probation, and how much
+     * slower than the previous one it may be; the other thresholds are the store's defaults.
+     */
+    public record Probation(int windowSeconds, int windowSamples, double maxLatencyRatio) {
+        /** Ten minutes or 500 samples, p99 latency up to 3x the previous version's. */
+        public static final Probation DEFAULTS = new Probation(600, 500, 3.0);
+
+        public Probation {
+            Checks.inRange("probation.window_s", windowSeconds, 1, 7 * 86_400);
+            Checks.inRange("probation.window_samples", windowSamples, 0, 10_000_000);
+            Checks.inRange("probation.max_latency_ratio", maxLatencyRatio, 1.0, 1000.0);
         }
     }
 

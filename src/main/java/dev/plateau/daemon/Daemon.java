@@ -120,7 +120,9 @@ public final class Daemon implements AutoCloseable {
             ModelStore store = ModelStore.signedByDevice(config.stateDir(), clock, KEEP_VERSIONS);
             for (DeviceConfig.ModelConfig model : config.models()) {
                 ModelSlot slot = ModelSlot.open(model.bundle(), store, env, model.threads(), clock,
-                        ProbationPolicy.defaults(), this::decision);
+                        ProbationPolicy.defaults().with(Duration.ofSeconds(config.probation().windowSeconds()),
+                                config.probation().windowSamples(), config.probation().maxLatencyRatio()),
+                        this::decision);
                 slots.put(model.name(), slot);
                 InferenceEngine engine = slot.engine();
                 Logger.info("model {} v{} (store version {}) loaded from {} ({} labels, input {} {})", model.name(),

@@ -80,6 +80,15 @@ class RolloutEndToEndTest {
         // The canary ended its probation before the batch was sent.
         String out = run.out();
         assertTrue(out.indexOf("e2e-a                    kept") < out.indexOf("e2e-b                    sent"), out);
+
+        // The operator's status: online, version 2 kept by probation, the deploy that brought it.
+        Fleets.Printed status = Fleets.capture(() -> Main.execute("fleet", "status", "--broker", broker.uri(),
+                "--group", "test", "--seconds", "3"));
+        assertEquals(0, status.exit(), status.out());
+        for (String node : NODES) {
+            assertTrue(row(status.out(), node).matches(node + "\\s+online\\s+tiny-gray v2 \\(kept v2\\)\\s+"
+                    + "succeeded b-[0-9a-f]{16} v2\\s+-"), status.out());
+        }
     }
 
     @Test

@@ -45,7 +45,10 @@ public final class Fleets {
         Path config = TinyDevice.config(dir, null);
         Files.writeString(config, Files.readString(config).replace("node: child", "node: " + node)
                 .replace("rate_hz: 20", "rate_hz: 100")
-                + "mqtt: {broker: \"" + broker + "\", health_period_s: 1}\n");
+                + "mqtt: {broker: \"" + broker + "\", health_period_s: 1}\n"
+                // Three daemons and a broker on two shared cores make p99 latency noise, not a verdict:
+                // these tests are about confidence; ProbationTest covers the latency bound.
+                + "probation: {max_latency_ratio: 100}\n");
         Files.copy(tmp.resolve("keys/fleet.pub"), Files.createDirectories(ModelStore.trustedKeysDir(dir.resolve("state")))
                 .resolve("fleet.pub"));
         return config;
