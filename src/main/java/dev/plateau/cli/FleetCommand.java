@@ -22,13 +22,14 @@ import picocli.CommandLine.Parameters;
 
 /** {@code plateau fleet}: the operator's tool, talking to devices through the broker. */
 @Command(name = "fleet", mixinStandardHelpOptions = true, description = "Operate devices through the MQTT broker.",
-        subcommands = {FleetCommand.Send.class, FleetCommand.Status.class, FleetCommand.Watch.class})
+        subcommands = {FleetCommand.Send.class, FleetCommand.Status.class, FleetCommand.Watch.class,
+            FleetDeploy.Deploy.class, FleetDeploy.RolloutCommand.class})
 final class FleetCommand implements Runnable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Override
     public void run() {
-        throw new IllegalArgumentException("a subcommand is required: send, status, watch");
+        throw new IllegalArgumentException("a subcommand is required: send, status, watch, deploy, rollout");
     }
 
     static final class Connection {
@@ -117,7 +118,8 @@ final class FleetCommand implements Runnable {
     }
 
     @Command(name = "status", mixinStandardHelpOptions = true,
-            description = "Devices seen under the group: retained status and the last health report in the window.")
+            description = {"Devices seen under the group: online or offline (retained status), per model the active "
+                    + "version and probation, the last fine-tune (from health), and the last deploy (retained)."})
     static final class Status implements Callable<Integer> {
         @Mixin
         Connection connection;
@@ -136,12 +138,16 @@ final class FleetCommand implements Runnable {
                     synchronized (devices) {
                         Map<String, Object> d = devices.computeIfAbsent(node, n -> new LinkedHashMap<>());
                         d.put("node", node);
-                        if (message.has("state")) {
+                        if (message.has("session") || message.path("state").asText().matches("online|offline")
+                                && !message.has("deploy")) {
                             d.put("state", message.get("state").asText());
                             d.put("session", message.path("session").asInt());
                         }
                         if (message.has("models")) {
-                            d.put("models", message.get("models"));
+                            d.put("models", models(message.get("models")));
+                        }
+                        if (message.has("deploy") && !message.has("eventId")) {
+                            d.put("last_deploy", message);
                         }
                         if (message.has("eventId")) {
                             d.put("last_event", message.path("type").asText(message.path("eventId").asText()));
@@ -150,13 +156,79 @@ final class FleetCommand implements Runnable {
                 });
             }
             synchronized (devices) {
+                if (!json) {
+                    System.out.printf("%-24s %-8s %-40s %-40s %s%n", "NODE", "STATE", "MODELS (version, probation)",
+                            "LAST DEPLOY", "LAST FINE-TUNE");
+                }
                 for (Map<String, Object> d : devices.values()) {
-                    System.out.println(json ? JSON.writeValueAsString(d) : String.format("%-28s %-8s session %-4s %s",
-                            d.get("node"), d.getOrDefault("state", "?"), d.getOrDefault("session", "?"),
-                            d.getOrDefault("models", "")));
+                    System.out.println(json ? JSON.writeValueAsString(d) : String.format("%-24s %-8s %-40s %-40s %s",
+                            d.get("node"), d.getOrDefault("state", "?"), modelsText(d.get("models")),
+                            deployText(d.get("last_deploy")), fineTuneText(d.get("models"))));
                 }
             }
             return ExitCode.OK;
+        }
+
+        /** Per model from a health report: the active version, probation, the last fine-tune. */
+        private static Map<String, Object> models(JsonNode models) {
+            Map<String, Object> out = new TreeMap<>();
+            models.properties().forEach(e -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("version", e.getValue().path("version").asInt());
+                m.put("probation", e.getValue().path("probation"));
+                if (e.getValue().has("last_finetune")) {
+                    m.put("last_finetune", e.getValue().get("last_finetune"));
+                }
+                out.put(e.getKey(), m);
+            });
+            return out;
+        }
+
+        @SuppressWarnings("unchecked")
+        private static String modelsText(Object models) {
+            if (!(models instanceof Map<?, ?> map)) {
+                return "(no health yet)";
+            }
+            StringBuilder b = new StringBuilder();
+            ((Map<String, Map<String, Object>>) map).forEach((name, m) -> {
+                JsonNode p = (JsonNode) m.get("probation");
+                String probation = p.path("state").asText("none");
+                b.append(b.length() > 0 ? " " : "").append(name).append(" v").append(m.get("version"))
+                        .append(probation.equals("none") ? "" : " (" + probation + " v" + p.path("version").asText() + ")");
+            });
+            return b.toString();
+        }
+
+        private static String deployText(Object deploy) {
+            if (!(deploy instanceof JsonNode d)) {
+                return "-";
+            }
+            String text = d.path("state").asText() + " " + d.path("deploy").asText();
+            if (d.has("version")) {
+                text += " v" + d.get("version").asText();
+            }
+            if (d.has("have")) {
+                text += " " + d.get("have").asText() + "/" + d.path("of").asText();
+            }
+            if (d.has("reason")) {
+                text += ": " + d.get("reason").asText();
+            }
+            return text;
+        }
+
+        @SuppressWarnings("unchecked")
+        private static String fineTuneText(Object models) {
+            if (!(models instanceof Map<?, ?> map)) {
+                return "-";
+            }
+            StringBuilder b = new StringBuilder();
+            ((Map<String, Map<String, Object>>) map).forEach((name, m) -> {
+                if (m.get("last_finetune") instanceof JsonNode f) {
+                    b.append(b.length() > 0 ? " " : "").append(name).append(": ").append(f.path("decision").asText())
+                            .append(" at ").append(f.path("at").asText());
+                }
+            });
+            return b.length() == 0 ? "-" : b.toString();
         }
     }
 

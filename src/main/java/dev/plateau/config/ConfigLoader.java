@@ -74,13 +74,14 @@ public final class ConfigLoader {
         DeviceConfig.Tuning tuning = tuning(doc.section("tuning", false));
         Section httpSection = doc.section("http", false);
         Optional<HttpConfig> http = httpSection == null ? Optional.empty() : Optional.ofNullable(http(httpSection));
+        DeviceConfig.Probation probation = probation(doc.section("probation", false));
         doc.finish();
         if (!errors.isEmpty()) {
             throw new ConfigException(source, errors);
         }
         try {
             return new DeviceConfig(device, stateDir, inference, models, sources, samples, mqtt, logging,
-                    tuning, http);
+                    tuning, http, probation);
         } catch (IllegalArgumentException | NullPointerException e) {
             // The section readers check the same rules with line numbers; this is a backstop.
             throw new ConfigException(source, List.of("(document): " + e.getMessage() + " (" + root.where() + ")"));
@@ -447,6 +448,19 @@ public final class ConfigLoader {
         } catch (IOException | UncheckedIOException e) {
             s.error(key, "cannot read " + file + ": " + e.getMessage(), s.node().fields().get(key));
         }
+    }
+
+    private static DeviceConfig.Probation probation(Section s) {
+        DeviceConfig.Probation d = DeviceConfig.Probation.DEFAULTS;
+        if (s == null) {
+            return d;
+        }
+        Integer window = s.integer("window_s", 1, 7 * 86_400, d.windowSeconds());
+        Integer samples = s.integer("window_samples", 0, 10_000_000, d.windowSamples());
+        Double latency = s.number("max_latency_ratio", 1.0, 1000.0, false, d.maxLatencyRatio());
+        s.finish();
+        return window == null || samples == null || latency == null ? d
+                : new DeviceConfig.Probation(window, samples, latency);
     }
 
     private static DeviceConfig.Tuning tuning(Section s) {

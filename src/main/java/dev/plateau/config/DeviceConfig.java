@@ -20,7 +20,8 @@ public record DeviceConfig(
         Optional<MqttConfig> mqtt,
         Logging logging,
         Tuning tuning,
-        Optional<HttpConfig> http) {
+        Optional<HttpConfig> http,
+        Probation probation) {
 
     public DeviceConfig {
         Checks.present("device", device);
@@ -33,6 +34,7 @@ public record DeviceConfig(
         Checks.present("logging", logging);
         Checks.present("tuning", tuning);
         Checks.present("http", http);
+        Checks.present("probation", probation);
         if (models.isEmpty()) {
             throw new IllegalArgumentException("models: at least one model is required");
         }
@@ -133,6 +135,21 @@ public record DeviceConfig(
     public record Samples(boolean enabled, int maxPerModel) {
         public Samples {
             Checks.inRange("samples.max_per_model", maxPerModel, 1, 1_000_000);
+        }
+    }
+
+    /**
+     * How long a newly activated version (a fine-tune's or a deploy's) is on probation, and how much
+     * slower than the previous one it may be; the other thresholds are the store's defaults.
+     */
+    public record Probation(int windowSeconds, int windowSamples, double maxLatencyRatio) {
+        /** Ten minutes or 500 samples, p99 latency up to 3x the previous version's. */
+        public static final Probation DEFAULTS = new Probation(600, 500, 3.0);
+
+        public Probation {
+            Checks.inRange("probation.window_s", windowSeconds, 1, 7 * 86_400);
+            Checks.inRange("probation.window_samples", windowSamples, 0, 10_000_000);
+            Checks.inRange("probation.max_latency_ratio", maxLatencyRatio, 1.0, 1000.0);
         }
     }
 

@@ -63,6 +63,7 @@ public final class Daemon implements AutoCloseable {
     private LiveConfig live;
     private Sources sources;
     private volatile HealthView status;
+    private Optional<Deployments> deployments = Optional.empty();
     private ScheduledExecutorService scheduler;
     private volatile Fleet fleet;
     private Optional<HttpService> http = Optional.empty();
@@ -113,7 +114,9 @@ public final class Daemon implements AutoCloseable {
             ModelStore store = ModelStore.signedByDevice(config.stateDir(), clock, KEEP_VERSIONS);
             for (DeviceConfig.ModelConfig model : config.models()) {
                 ModelSlot slot = ModelSlot.open(model.bundle(), store, env, model.threads(), clock,
-                        ProbationPolicy.defaults(), this::decision, drifts.monitor(model, env));
+                        ProbationPolicy.defaults().with(Duration.ofSeconds(config.probation().windowSeconds()),
+                                config.probation().windowSamples(), config.probation().maxLatencyRatio()),
+                        this::decision, drifts.monitor(model, env));
                 slots.put(model.name(), slot);
                 InferenceEngine engine = slot.engine();
                 Logger.info("model {} v{} (store version {}) loaded from {} ({} labels, input {} {})", model.name(),
@@ -137,6 +140,9 @@ public final class Daemon implements AutoCloseable {
                     ? Optional.of(new FleetCommands(store, slots, samples, config.stateDir(),
                             config.tuning().dataRoots(), clock, this::decision, disk))
                     : Optional.empty();
+            deployments = config.mqtt().isPresent()
+                    ? Optional.of(new Deployments(store, config.stateDir(), slots, clock, this::decision))
+                    : Optional.empty();
             RecentPredictions recent = new RecentPredictions(clock);
             scheduler = Executors.newScheduledThreadPool(2, named("plateau-sources"));
             sources = new Sources(config, slots, samples, reports, sampleHealth, alarms, drifts, recent, scheduler,
@@ -159,7 +165,9 @@ public final class Daemon implements AutoCloseable {
                         config.device().group(), config.device().node(), config.stateDir(), clock);
                 Map<String, CommandHandler> handlers = new LinkedHashMap<>(fleetCommands.get().handlers());
                 handlers.put("set-config", live::setConfig);
+                handlers.putAll(deployments.get().handlers());
                 fleet = Fleet.start(fleetSettings, status::health, handlers, disk);
+                deployments.get().start(fleet);
             }
             if (config.http().isPresent()) {
                 Map<String, Pipeline> pipelines = new LinkedHashMap<>();
@@ -292,6 +300,7 @@ public final class Daemon implements AutoCloseable {
         if (link != null) {
             link.close();
         }
+        deployments.ifPresent(Deployments::close);
         // Then the HTTP server: requests in flight finish on models still open.
         http.ifPresent(HttpService::close);
         if (sources != null) {

@@ -227,6 +227,8 @@ final class ModelSlot implements AutoCloseable {
             Logger.info("probation {} v{}: {} ({})", name, d.version(), d.state().name().toLowerCase(), d.reason());
             probationView = Map.of("state", d.state().name().toLowerCase(), "version", d.version(),
                     "reason", d.reason());
+            events.accept("probation-ended", event("version", d.version(), "state",
+                    d.state().name().toLowerCase(), "reason", d.reason()));
         });
         if (state == Probation.State.ROLLED_BACK) {
             // The swap sends the rollback event: the store journaled probation's reason with it.

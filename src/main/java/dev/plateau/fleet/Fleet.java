@@ -224,6 +224,29 @@ public final class Fleet implements AutoCloseable {
         }
     }
 
+    /**
+     * Subscribes to {@code filter} at QoS 1, now and after every reconnect. The handler runs on
+     * the link's thread: it must hand any real work to a thread of its own.
+     */
+    public void subscribe(String filter, FleetLink.MessageHandler handler) {
+        link.subscribe(filter, 1, handler);
+    }
+
+    /** Publishes a JSON payload at QoS 1 now, or fails the future at once when not connected. */
+    public java.util.concurrent.CompletableFuture<Void> publish(String topic, byte[] payload) {
+        return link.publish(topic, payload, 1, false, null);
+    }
+
+    /** Publishes a JSON payload at QoS 1, retained: the state a controller reads when it (re)connects. */
+    public java.util.concurrent.CompletableFuture<Void> publishRetained(String topic, byte[] payload) {
+        return link.publish(topic, payload, 1, true, null);
+    }
+
+    /** Runs {@code action} on the link's thread after every (re)connect. */
+    public void onConnected(Runnable action) {
+        link.onConnected(action);
+    }
+
     public boolean connected() {
         return link.isConnected();
     }

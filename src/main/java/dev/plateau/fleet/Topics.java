@@ -27,6 +27,11 @@ public final class Topics {
         return root + "status";
     }
 
+    /** Retained: where this node's last deploy is (receiving, succeeded, failed, cancelled). */
+    public String deployState() {
+        return root + "deploy";
+    }
+
     public String health() {
         return root + "health";
     }
@@ -46,6 +51,27 @@ public final class Topics {
     /** Every command for this node; a single level, so {@code cmd/a/b} is not one. */
     public String commands() {
         return root + "cmd/+";
+    }
+
+    /** Chunk {@code seq} of transfer {@code id}, to the receiver under this root (README "Chunked transfers"). */
+    public String chunk(String id, int seq) {
+        return root + "xfer/" + level("transfer id", id) + "/chunk/" + seq;
+    }
+
+    /** Every chunk of every transfer to this root. */
+    public String chunks() {
+        return root + "xfer/+/chunk/+";
+    }
+
+    /** Where the receiver under this root asks for chunks of transfer {@code id}. */
+    public String need(String id) {
+        return root + "xfer/" + level("transfer id", id) + "/need";
+    }
+
+    /** The transfer id of a topic under {@link #chunks()}, or {@link #need}. */
+    static String transferId(String topic, String root) {
+        String rest = topic.substring(root.length() + "xfer/".length());
+        return rest.substring(0, rest.indexOf('/'));
     }
 
     /** Where replies go when a request names no MQTT 5 response topic. */

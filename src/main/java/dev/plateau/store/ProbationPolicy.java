@@ -47,6 +47,12 @@ public record ProbationPolicy(Duration window, int windowSamples, int minSamples
         return new ProbationPolicy(Duration.ofMinutes(10), 500, 30, 0.15, 0.3, 0.3, 0.05, 3.0);
     }
 
+    /** These thresholds with another window and latency bound (the device's {@code probation} settings). */
+    public ProbationPolicy with(Duration window, int windowSamples, double maxLatencyRatio) {
+        return new ProbationPolicy(window, windowSamples, minSamples, maxConfidenceDrop, maxEntropyRise,
+                maxTotalVariation, maxErrorRateRise, maxLatencyRatio);
+    }
+
     private static void unit(String name, double v) {
         if (!(v > 0 && v <= 1)) {
             throw new IllegalArgumentException("probation." + name + ": in (0, 1] (seen " + v + ")");
