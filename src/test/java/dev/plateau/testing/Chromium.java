@@ -156,12 +156,19 @@ public final class Chromium implements AutoCloseable {
         return r.path("result").path("value");
     }
 
-    /** Evaluates {@code expression} until it is true; false when it is not within {@code timeout}. */
+    /**
+     * Evaluates {@code expression} until it is true; false when it is not within {@code timeout}.
+     * An exception in the page (the document still loading) counts as not yet.
+     */
     public boolean await(String expression, Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
-            if (evaluate(expression).asBoolean(false)) {
-                return true;
+            try {
+                if (evaluate(expression).asBoolean(false)) {
+                    return true;
+                }
+            } catch (IllegalStateException notYet) {
+                // Evaluated again below.
             }
             Thread.sleep(100);
         }
