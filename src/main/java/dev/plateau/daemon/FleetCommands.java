@@ -39,6 +39,9 @@ import java.util.function.BiConsumer;
  * before anything changes.
  */
 final class FleetCommands {
+    /** How a fine-tune ends: kept, refused by the gate or a guard, or failed to run. */
+    private static final List<String> DECISIONS = List.of("accepted", "rejected", "failed");
+
     private final ModelStore store;
     private final Map<String, ModelSlot> slots;
     private final Optional<SampleStore> samples;
@@ -73,9 +76,13 @@ final class FleetCommands {
                 "finetune", this::finetune);
     }
 
-    /** Fine-tunes of {@code model} ended so far, by decision (accepted, rejected, failed). */
+    /**
+     * Fine-tunes of {@code model} ended so far, by decision: every decision, zero until one ends so,
+     * as a monitoring system expects a counter to exist before it first moves.
+     */
     Map<String, Long> fineTuneOutcomes(String model) {
         Map<String, Long> out = new LinkedHashMap<>();
+        DECISIONS.forEach(d -> out.put(d, 0L));
         outcomes.getOrDefault(model, Map.of()).forEach((d, n) -> out.put(d, n.get()));
         return out;
     }

@@ -96,6 +96,7 @@ final class HealthView {
                     engine.stats().latency(), slot.handling(),
                     queues(slot).stream().mapToLong(QueueStats::dropped).sum(),
                     String.valueOf(slot.probation().get("state")), raised,
+                    drifts.of(slot.name()).map(DriftMonitor::detected),
                     commands.map(c -> c.fineTuneOutcomes(slot.name())).orElse(Map.of()),
                     commands.map(c -> c.fineTuneDurations(slot.name()))
                             .orElseGet(() -> new LatencyHistogram().cumulative())));

@@ -43,11 +43,14 @@ public interface DeviceView {
      */
     Served infer(String model, Input input) throws InputRejectedException;
 
-    /** One model's figures at one instant. */
+    /**
+     * One model's figures at one instant. {@code drifted} is the drift monitor's verdict, empty when
+     * the model has none.
+     */
     record ModelView(String name, int version, Manifest manifest, ModelStats.Snapshot stats,
                      LatencyHistogram.Cumulative modelRun, LatencyHistogram.Cumulative handling, long dropped,
-                     String probation, Map<String, Boolean> alarmsRaised, Map<String, Long> fineTunes,
-                     LatencyHistogram.Cumulative fineTuneDurations) {
+                     String probation, Map<String, Boolean> alarmsRaised, Optional<Boolean> drifted,
+                     Map<String, Long> fineTunes, LatencyHistogram.Cumulative fineTuneDurations) {
         public ModelView {
             alarmsRaised = Map.copyOf(alarmsRaised);
             fineTunes = Map.copyOf(fineTunes);

@@ -82,6 +82,7 @@ final class Metrics {
         List<GaugeDataPointSnapshot> versions = new ArrayList<>();
         List<GaugeDataPointSnapshot> probation = new ArrayList<>();
         List<GaugeDataPointSnapshot> alarms = new ArrayList<>();
+        List<GaugeDataPointSnapshot> drifts = new ArrayList<>();
         List<HistogramDataPointSnapshot> runs = new ArrayList<>();
         List<HistogramDataPointSnapshot> handling = new ArrayList<>();
         List<HistogramDataPointSnapshot> tuneDurations = new ArrayList<>();
@@ -101,14 +102,13 @@ final class Metrics {
             }
             m.alarmsRaised().forEach((source, raised) -> alarms.add(point(raised ? 1 : 0,
                     Labels.of("model", m.name(), "source", source))));
+            m.drifted().ifPresent(d -> drifts.add(point(d ? 1 : 0, model)));
             for (Map.Entry<String, Long> e : m.fineTunes().entrySet()) {
                 fineTunes.add(counter(e.getValue(), Labels.of("model", m.name(), "decision", e.getKey())));
             }
             runs.add(histogram(m.modelRun(), model));
             handling.add(histogram(m.handling(), model));
-            if (m.fineTuneDurations().count() > 0) {
-                tuneDurations.add(histogram(m.fineTuneDurations(), model));
-            }
+            tuneDurations.add(histogram(m.fineTuneDurations(), model));
         }
         out.add(counter("plateau_inferences", "Inputs classified, by model", inferences));
         out.add(counter("plateau_input_rejections", "Inputs turned away by a guard, by model and reason",
@@ -124,6 +124,10 @@ final class Metrics {
                 "Full path of one input: read, decode, guards, model run, sample store, reports", handling));
         if (!alarms.isEmpty()) {
             out.add(gauge("plateau_alarm_raised", "1 while a source's deck-level alarm is raised", alarms));
+        }
+        if (!drifts.isEmpty()) {
+            out.add(gauge("plateau_drift_detected", "1 while the drift monitor finds a model's inputs drifted",
+                    drifts));
         }
         out.add(counter("plateau_finetunes", "Fine-tunes ended, by model and decision", fineTunes));
         out.add(histogramFamily("plateau_finetune_duration_seconds", "Wall time of a fine-tune, by model",

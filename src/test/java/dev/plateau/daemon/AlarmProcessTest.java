@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.plateau.testing.ChildJvm;
 import dev.plateau.testing.DeckWindows;
+import dev.plateau.testing.Scrape;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -83,7 +84,7 @@ class AlarmProcessTest {
     @Test
     void run_killedWhileRaised_restartsRaisedWithoutASecondRaise() throws Exception {
         Path config = DeckWindows.config(tmp, "restart", "{windows: 12, clear_windows: 60}",
-                "mqtt: {broker: \"tcp://127.0.0.1:" + deadPort() + "\"}\n");
+                "mqtt: {broker: \"tcp://127.0.0.1:" + deadPort() + "\"}\nhttp: {listen: \"127.0.0.1:0\"}\n");
         List<Path> healthy = DeckWindows.stage(tmp.resolve("staging"), "a-healthy", 12, 41, false);
         List<Path> damaged = DeckWindows.stage(tmp.resolve("staging"), "b-damaged", 30, 42, true);
         Instant t = Instant.now().minusSeconds(3600);
@@ -93,6 +94,8 @@ class AlarmProcessTest {
             t = DeckWindows.feed(tmp.resolve("inbox"), healthy, t);
             t = DeckWindows.feed(tmp.resolve("inbox"), damaged.subList(0, 18), t);
             await(() -> state().equals("raised"), 60, first);
+            assertEquals(List.of("plateau_alarm_raised{model=\"bridge-vibration\",source=\"deck\"} 1.0"),
+                    Scrape.lines(first, "plateau_alarm_raised{"));
             // Killed at once, with damaged windows still coming in.
             first.signal("KILL");
             assertTrue(first.process().waitFor(30, TimeUnit.SECONDS));

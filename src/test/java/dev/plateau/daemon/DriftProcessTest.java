@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.plateau.testing.ChildJvm;
 import dev.plateau.testing.DeckWindows;
+import dev.plateau.testing.Scrape;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -52,6 +53,7 @@ class DriftProcessTest {
                   - {name: cam, type: replay, model: fashion, path: %s, rate_hz: %s, shuffle: true, seed: 3%s}
                 samples: {max_per_model: 400}
                 mqtt: {broker: "tcp://127.0.0.1:%d"}
+                http: {listen: "127.0.0.1:0"}
                 logging: {level: info}
                 """.formatted(tmp.resolve("state"), Path.of("models/fashion-cnn").toAbsolutePath(),
                 CLEAN.toAbsolutePath(), rateHz, shift, deadPort()));
@@ -79,6 +81,8 @@ class DriftProcessTest {
         try {
             assertTrue(child.awaitLine("plateau ready", 60), "not ready: " + child.lines());
             assertTrue(child.awaitLine("drift-detected model=fashion", 90), "no drift: " + tail(child.lines()));
+            assertEquals(List.of("plateau_drift_detected{model=\"fashion-cnn\"} 1.0"),
+                    Scrape.lines(child, "plateau_drift_detected{"));
             child.signal("TERM");
             assertTrue(child.process().waitFor(40, TimeUnit.SECONDS), "did not stop: " + tail(child.lines()));
         } finally {

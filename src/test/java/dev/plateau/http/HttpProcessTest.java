@@ -3,6 +3,7 @@ package dev.plateau.http;
 import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -27,9 +28,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -81,13 +85,15 @@ class HttpProcessTest {
                   - {name: window, bundle: %s}
                 sources:
                   - {name: images, type: directory, model: tiny, path: %s, poll_ms: 50, settle_ms: 0}
+                mqtt: {broker: "tcp://127.0.0.1:%d"}
                 http:
                   listen: 127.0.0.1:0
                   token_file: %s
                   max_request_bytes: %d
                   max_concurrent: 1
                   request_timeout_s: 2
-                """.formatted(tmp.resolve("state"), tiny, window, tmp.resolve("images"), token, MAX_BYTES));
+                """.formatted(tmp.resolve("state"), tiny, window, tmp.resolve("images"), Sockets.unusedPort(), token,
+                MAX_BYTES));
         child = ChildJvm.start(Map.of(), "run", "-c", config.toString());
         assertTrue(child.awaitLine("plateau ready", 20), "not ready: " + child.lines());
         Matcher m = child.lines().stream().map(LISTENING::matcher).filter(Matcher::find).findFirst()
@@ -254,6 +260,39 @@ class HttpProcessTest {
                 () -> assertTrue(sample(after, "plateau_http_requests_total", "handler", "infer", "code", "2xx") >= 1));
     }
 
+    /** Every metric the shipped Grafana dashboard queries is one this daemon serves. */
+    @Test
+    void grafanaDashboard_queriesOnlyServedMetrics_andEveryPanelHasAQuery() throws Exception {
+        JsonNode dashboard = JSON.readTree(Path.of("device-config/grafana/plateau-dashboard.json").toFile());
+        JsonNode served = scrape();
+        // Families only some devices serve, each checked in a process test of its own.
+        Map<String, String> conditional = Map.of(
+                "plateau_drift_detected", "DriftProcessTest: a model with a drift section",
+                "plateau_alarm_raised", "AlarmProcessTest: a source with a deck-level alarm");
+        Pattern metric = Pattern.compile("\\b((?:plateau|jvm|process)_[a-z_]+)\\b");
+        Set<Integer> ids = new HashSet<>();
+        List<String> missing = new ArrayList<>();
+        int queried = 0;
+        for (JsonNode panel : dashboard.path("panels")) {
+            assertTrue(ids.add(panel.path("id").asInt()), "panel ids repeat: " + panel.path("id"));
+            assertFalse(panel.path("targets").isEmpty(), "no query in panel " + panel.path("title"));
+            for (JsonNode target : panel.path("targets")) {
+                Matcher m = metric.matcher(target.path("expr").asText());
+                while (m.find()) {
+                    queried++;
+                    String name = m.group(1);
+                    String family = name.replaceFirst("_(total|bucket|sum|count)$", "");
+                    if (!served.has(name) && !served.path("_types").has(family) && !conditional.containsKey(name)) {
+                        missing.add(panel.path("title").asText() + ": " + name);
+                    }
+                }
+            }
+        }
+        assertTrue(queried >= 20, "the dashboard queries " + queried + " metrics");
+        assertEquals(List.of(), missing, "queried by the dashboard, not served");
+        assertEquals(0, sample(served, "plateau_fleet_connected"), "the broker is not there");
+    }
+
     private static boolean awaitFile(Path file) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!Files.exists(file)) {
@@ -266,12 +305,13 @@ class HttpProcessTest {
     }
 
     @Test
-    void infer_oipJsonTensor_returnsTheLabelAndScoresOfPlateauInfer() throws Exception {
+    void infer_oipJsonTensorSentWithCurl_returnsTheLabelAndScoresOfPlateauInfer() throws Exception {
         Path file = Files.write(tmp.resolve("same.png"), middlePng());
         JsonNode cli = plateauInfer(tiny, file);
-        HttpResponse<String> r = post("/v2/models/tiny-gray/infer", "application/json",
-                oipRequest("req-1").toString().getBytes(StandardCharsets.UTF_8));
-        assertEquals(200, r.statusCode(), r.body());
+        Path request = Files.writeString(tmp.resolve("request.json"), oipRequest("req-1").toString());
+        Curl.Reply r = Curl.run(tmp, base + "/v2/models/tiny-gray/infer", "-H", "Authorization: Bearer " + TOKEN,
+                "-H", "Content-Type: application/json", "--data-binary", "@" + request);
+        assertEquals(200, r.status(), r.toString());
         JsonNode response = JSON.readTree(r.body());
         assertAll(
                 () -> assertEquals("tiny-gray", response.path("model_name").asText()),
