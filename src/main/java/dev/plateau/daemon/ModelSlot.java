@@ -146,13 +146,12 @@ final class ModelSlot implements AutoCloseable {
 
     /** Classifies one file on the active version; a swap waits for this call to finish. */
     Served infer(Path file) throws InputRejectedException {
-        return serve((engine, embedding) -> embedding == null ? engine.infer(file) : engine.infer(file, embedding),
-                true);
+        return serve((engine, embedding) -> embedding == null ? engine.infer(file) : engine.infer(file, embedding));
     }
 
     /** Classifies one preprocessed input tensor (see {@link InferenceEngine#infer(String, float[])}). */
     Served infer(String name, float[] tensor) throws InputRejectedException {
-        return serve((engine, embedding) -> engine.infer(name, tensor), false);
+        return serve((engine, embedding) -> engine.infer(name, tensor, embedding));
     }
 
     /** One call on an engine, as {@link #serve} makes it; {@code embedding} null when none is asked for. */
@@ -160,15 +159,15 @@ final class ModelSlot implements AutoCloseable {
         Prediction on(InferenceEngine engine, float[] embedding) throws InputRejectedException;
     }
 
-    /** @param embeds whether the call fills the head's input embedding, when the slot exposes it */
-    private Served serve(Call call, boolean embeds) throws InputRejectedException {
+    /** Runs {@code call} on the active version, filling the head's input embedding when the slot exposes it. */
+    private Served serve(Call call) throws InputRejectedException {
         Prediction p = null;
         InferenceException failure = null;
         lock.readLock().lock();
         // Read under the lock, which a swap holds to change both: the version is the one that infers.
         InferenceEngine used = engine;
         int served = version;
-        float[] embedding = embeds ? used.embeddingWidth().map(float[]::new).orElse(null) : null;
+        float[] embedding = used.embeddingWidth().map(float[]::new).orElse(null);
         try {
             p = call.on(used, embedding);
         } catch (InferenceException e) {

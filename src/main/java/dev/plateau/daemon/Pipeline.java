@@ -87,8 +87,9 @@ final class Pipeline implements InputHandler {
 
     /**
      * Infers one preprocessed tensor (the Open Inference Protocol's JSON form) named {@code name}:
-     * statistics, probation, recent predictions and reports as for a file; not kept in the sample
-     * store (it keeps inputs as the files a fine-tune reads) nor scored by an alarm.
+     * statistics, probation, the drift monitor, recent predictions and reports as for a file; not
+     * kept in the sample store (it keeps inputs as the files a fine-tune reads) nor scored by an
+     * alarm (an alarm belongs to a source, a sensor's stream of windows).
      */
     Handled tensor(String source, String name, float[] values) {
         long start = System.nanoTime();
@@ -105,6 +106,7 @@ final class Pipeline implements InputHandler {
         Prediction p = served.prediction();
         Logger.info("result source={} model={} v{} input={} label={} score={} latency_us={}", source, model,
                 served.version(), name, p.label(), String.format("%.3f", p.score()), p.latencyMicros());
+        drift.ifPresent(d -> observe(d, served, Path.of(name), Optional.empty()));
         recent.add(model, source, name, served.version(), p);
         listener.inferred(source, model, served.version(), Path.of(name), p);
         slot.handled((System.nanoTime() - start) / 1000);

@@ -339,10 +339,7 @@ public final class InferenceEngine implements AutoCloseable {
 
     /** As {@link #infer(String, byte[])}; with {@code embeddingOut} not null, the run's embedding is copied into it. */
     public synchronized Prediction infer(String name, byte[] data, float[] embeddingOut) throws InputRejectedException {
-        if (embeddingOut != null && (embedding == null || embeddingOut.length != embedding.capacity())) {
-            throw new IllegalStateException("model " + manifest.name() + ": embedding of " + embeddingOut.length
-                    + " floats asked, the engine exposes " + (embedding == null ? "none" : embedding.capacity()));
-        }
+        checkEmbedding(embeddingOut);
         if (closed) {
             throw new IllegalStateException("model " + manifest.name() + " v" + manifest.version() + " is closed");
         }
@@ -364,6 +361,13 @@ public final class InferenceEngine implements AutoCloseable {
                 manifest.output().labels(), probabilities, rawLogits, micros);
     }
 
+    private void checkEmbedding(float[] embeddingOut) {
+        if (embeddingOut != null && (embedding == null || embeddingOut.length != embedding.capacity())) {
+            throw new IllegalStateException("model " + manifest.name() + ": embedding of " + embeddingOut.length
+                    + " floats asked, the engine exposes " + (embedding == null ? "none" : embedding.capacity()));
+        }
+    }
+
     /**
      * Classifies one sample given as the model's input tensor itself, already preprocessed
      * (the Open Inference Protocol's JSON form): {@code values} in the manifest's shape,
@@ -372,7 +376,14 @@ public final class InferenceEngine implements AutoCloseable {
      * @throws InputRejectedException {@code wrong-size} for another number of values,
      *                                {@code not-finite} for NaN or infinity (the index is named)
      */
-    public synchronized Prediction infer(String name, float[] values) throws InputRejectedException {
+    public Prediction infer(String name, float[] values) throws InputRejectedException {
+        return infer(name, values, null);
+    }
+
+    /** As {@link #infer(String, float[])}; with {@code embeddingOut} not null, the run's embedding is copied into it. */
+    public synchronized Prediction infer(String name, float[] values, float[] embeddingOut)
+            throws InputRejectedException {
+        checkEmbedding(embeddingOut);
         if (closed) {
             throw new IllegalStateException("model " + manifest.name() + " v" + manifest.version() + " is closed");
         }
@@ -401,6 +412,9 @@ public final class InferenceEngine implements AutoCloseable {
         long micros = (System.nanoTime() - start) / 1000;
         stats.inferred(micros);
         logits.get(0, rawLogits);
+        if (embeddingOut != null) {
+            embedding.get(0, embeddingOut);
+        }
         return new Prediction(manifest.output().labels().get(top), top, probabilities[top],
                 manifest.output().labels(), probabilities, rawLogits, micros);
     }

@@ -1,6 +1,7 @@
 package dev.plateau.inference;
 
 import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -256,5 +257,29 @@ class InferenceEngineTest {
         engine.close();
         engine.close();
         assertThrows(IllegalStateException.class, () -> engine.infer("x.png", Files2.grayPng(new int[4][4])));
+    }
+
+    /** The Open Inference Protocol's tensor form gives the drift monitor the same embedding a file gives. */
+    @Test
+    void infer_tensorOfAFile_sameScoresAndEmbeddingAsTheFile() throws Exception {
+        Path png = Path.of("models/fashion-cnn/anchor/bag/30590.png");
+        BufferedImage image = javax.imageio.ImageIO.read(png.toFile());
+        float[] tensor = new float[28 * 28];
+        for (int y = 0; y < 28; y++) {
+            for (int x = 0; x < 28; x++) {
+                tensor[y * 28 + x] = (image.getRaster().getSample(x, y, 0)) * (float) 0.00392156862745098;
+            }
+        }
+        try (InferenceEngine engine = InferenceEngine.loadWithEmbedding(ModelBundle.open(Path.of("models/fashion-cnn")),
+                OrtRuntime.environment(1), 0)) {
+            float[] fromFile = new float[engine.embeddingWidth().orElseThrow()];
+            float[] fromTensor = new float[fromFile.length];
+            Prediction a = engine.infer(png, fromFile);
+            Prediction b = engine.infer("tensor-1", tensor, fromTensor);
+            assertArrayEquals(a.scores(), b.scores(), 1e-6f);
+            assertArrayEquals(fromFile, fromTensor, 1e-6f);
+            assertTrue(java.util.stream.IntStream.range(0, fromFile.length).anyMatch(i -> fromFile[i] != 0),
+                    "an embedding, not zeros");
+        }
     }
 }
