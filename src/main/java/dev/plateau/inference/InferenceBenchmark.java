@@ -35,6 +35,11 @@ public final class InferenceBenchmark {
     static final int PACED_ROUND_CALLS = 20;
     /** Warm-up before measuring: enough for the JIT to compile the path (C2 after ~10k calls). */
     static final int WARM_UP_CALLS = 15_000;
+    /**
+     * ... or this long per part, whichever comes first: a model of 10 ms a call would otherwise
+     * warm up for 10 minutes, and its own cost dwarfs what the JIT changes.
+     */
+    static final long WARM_UP_NANOS = 5_000_000_000L;
 
     private static final com.sun.management.ThreadMXBean THREADS =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
@@ -79,7 +84,8 @@ public final class InferenceBenchmark {
         try (Calls calls = new Calls(engine, sample, sampleName)) {
             // Warm-up, back to back: every part compiled before any is measured.
             for (Part part : Part.values()) {
-                for (int i = 0; i < WARM_UP_CALLS; i++) {
+                long warm = System.nanoTime() + WARM_UP_NANOS;
+                for (int i = 0; i < WARM_UP_CALLS && System.nanoTime() < warm; i++) {
                     calls.call(part);
                 }
             }

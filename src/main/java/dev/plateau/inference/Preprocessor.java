@@ -2,24 +2,11 @@ package dev.plateau.inference;
 
 import dev.plateau.inference.InputRejectedException.Reason;
 import dev.plateau.model.Manifest;
-import java.awt.image.BufferedImage;
-import java.awt.image.ComponentSampleModel;
-import java.awt.image.DataBuffer;
-import java.awt.image.Raster;
-import java.awt.image.SampleModel;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.List;
 import javax.imageio.ImageIO;
-import javax.imageio.ImageReadParam;
-import javax.imageio.ImageReader;
-import javax.imageio.ImageTypeSpecifier;
-import javax.imageio.stream.ImageInputStream;
-import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
  * Turns a raw file into one sample of the model's input tensor, as the manifest says: decode,
@@ -155,6 +142,16 @@ final class Preprocessor {
     // Decodes the common PNGs without ImageIO, into buffers kept between calls.
     private PngDecoder png;
 
+    // The other images (JPEG above all) through ImageIO, with the reader and the frame kept between calls.
+    private ImageIoDecoder images;
+
+    private ImageIoDecoder images() {
+        if (images == null) {
+            images = new ImageIoDecoder(planes, pixelBudgetBytes);
+        }
+        return images;
+    }
+
     private void fillImage(String name, byte[] data, FloatBuffer dst) throws InputRejectedException {
         if (png == null) {
             png = new PngDecoder(planes);
@@ -164,14 +161,9 @@ final class Preprocessor {
             fillPixels(name, png, png.width(), png.height(), dst);
             return;
         }
-        BufferedImage image = readImage(name, data);
-        Raster raster = image.getRaster();
-        boolean gray = raster.getNumBands() == 1 && image.getColorModel().getNumComponents() == 1;
-        // 16-bit grayscale PNGs are brought to the 0..255 range the manifest's scale assumes.
-        float depth = gray && image.getColorModel().getComponentSize(0) > 8
-                ? 255f / ((1 << image.getColorModel().getComponentSize(0)) - 1) : 1f;
-        fillPixels(name, (c, x, y) -> pixel(image, raster, gray, depth, c, x, y), image.getWidth(), image.getHeight(),
-                dst);
+        ImageIoDecoder decoder = images();
+        decoder.decode(name, data, MAX_IMAGE_SIDE, width + "x" + height);
+        fillPixels(name, decoder, decoder.width(), decoder.height(), dst);
     }
 
     /** 2. Resizes (box average down, bilinear up; a plain copy at the model's size) and normalises into {@code dst}. */
@@ -193,81 +185,9 @@ final class Preprocessor {
         }
     }
 
-    /**
-     * Reads the header's dimensions first; decodes at most the pixel budget, subsampling larger
-     * images (every s-th pixel of every s-th row, which the box average then treats as the image).
-     */
-    private BufferedImage readImage(String name, byte[] data) throws InputRejectedException {
-        // A memory cache: ImageIO's default file cache would write every frame to the temp directory.
-        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(data))) {
-            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
-            if (!readers.hasNext()) {
-                throw new InputRejectedException(Reason.UNSUPPORTED_FORMAT, name
-                        + ": not an image format this runtime reads (expected PNG or JPEG)");
-            }
-            ImageReader reader = readers.next();
-            try {
-                reader.setInput(in, true, true);
-                int w = reader.getWidth(0);
-                int h = reader.getHeight(0);
-                if (w < 1 || h < 1 || w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE) {
-                    throw new InputRejectedException(Reason.WRONG_SIZE, name + ": image is " + w + "x" + h
-                            + ", expected sides of 1.." + MAX_IMAGE_SIDE + " pixels (resized to " + width + "x" + height + ")");
-                }
-                ImageReadParam param = reader.getDefaultReadParam();
-                int step = subsampling(w, h, bytesPerPixel(reader));
-                if (step > 1) {
-                    param.setSourceSubsampling(step, step, 0, 0);
-                }
-                return reader.read(0, param);
-            } finally {
-                reader.dispose();
-            }
-        } catch (IOException | RuntimeException e) {
-            // The JDK's decoders say what is wrong in words of their own; escaped all the same.
-            throw new InputRejectedException(Reason.UNREADABLE, name + ": unreadable image: "
-                    + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + InputNames.escape(
-                            e.getMessage().length() > 160 ? e.getMessage().substring(0, 160) + "..." : e.getMessage())), e);
-        }
-    }
-
     /** The smallest step s for which a {@code w x h} image decoded at every s-th pixel fits the budget. */
     int subsampling(int w, int h, int bytesPerPixel) {
-        long budgetPixels = Math.max(1, pixelBudgetBytes / bytesPerPixel);
-        int step = (int) Math.max(1, Math.ceil(Math.sqrt((double) w * h / budgetPixels)));
-        while (((long) (w + step - 1) / step) * ((h + step - 1) / step) > budgetPixels) {
-            step++;
-        }
-        return step;
-    }
-
-    /** Bytes a decoded pixel takes in the raster the reader would make; 8 (16-bit RGBA) when it cannot tell. */
-    private static int bytesPerPixel(ImageReader reader) {
-        try {
-            Iterator<ImageTypeSpecifier> types = reader.getImageTypes(0);
-            if (!types.hasNext()) {
-                return 8;
-            }
-            SampleModel sm = types.next().getSampleModel(1, 1);
-            int bytes = Math.max(1, DataBuffer.getDataTypeSize(sm.getDataType()) / 8);
-            return sm instanceof ComponentSampleModel ? bytes * sm.getNumBands() : bytes;
-        } catch (IOException | RuntimeException e) {
-            return 8;
-        }
-    }
-
-    private float pixel(BufferedImage image, Raster raster, boolean gray, float depth, int c, int x, int y) {
-        if (gray) {
-            return raster.getSample(x, y, 0) * depth;
-        }
-        int rgb = image.getRGB(x, y);
-        int r = (rgb >> 16) & 0xff;
-        int g = (rgb >> 8) & 0xff;
-        int b = rgb & 0xff;
-        if (planes == 1) {
-            return 0.299f * r + 0.587f * g + 0.114f * b; // ITU-R BT.601 luma, as PIL's convert("L")
-        }
-        return c == 0 ? r : c == 1 ? g : b;
+        return images().subsampling(w, h, bytesPerPixel);
     }
 
     // Down-scaling averages every source pixel a target pixel covers, so a 640x480 frame does

@@ -1,0 +1,270 @@
+package dev.plateau.inference;
+
+import dev.plateau.inference.InputRejectedException.Reason;
+import java.awt.color.ColorSpace;
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.ComponentColorModel;
+import java.awt.image.ComponentSampleModel;
+import java.awt.image.DataBuffer;
+import java.awt.image.DataBufferByte;
+import java.awt.image.Raster;
+import java.awt.image.SampleModel;
+import java.io.IOException;
+import java.util.Iterator;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReadParam;
+import javax.imageio.ImageReader;
+import javax.imageio.ImageTypeSpecifier;
+import javax.imageio.stream.ImageInputStreamImpl;
+
+/**
+ * The images {@link PngDecoder} does not take (JPEG above all, and the rarer PNGs) through the
+ * JDK's ImageIO, with what a camera's stream of same-sized frames can keep between calls: the
+ * reader, the stream over the bytes (no copy of the file), and the decoded image, which the
+ * reader writes into again. Pixels of 8-bit gray and RGB rasters are read from the raster's
+ * bytes; others (16-bit gray, palettes, CMYK) through the colour model, more slowly.
+ *
+ * <p>Kept state makes an instance serve one caller at a time, as its {@link Preprocessor}.
+ */
+final class ImageIoDecoder implements Preprocessor.Pixels {
+    private final int planes;
+    private final long pixelBudgetBytes;
+    private final Bytes stream = new Bytes();
+    private ImageReader reader;
+    private BufferedImage image;
+
+    // The decoded image's pixels: straight from the bytes when `direct`, else through the image.
+    private boolean direct;
+    private byte[] data;
+    private int scanline;
+    private int pixelStride;
+    private int[] offsets;
+    private Raster raster;
+    private boolean gray;
+    private float depth;
+
+    /** @param planes the model's colour planes (1: gray, 3: RGB) */
+    ImageIoDecoder(int planes, long pixelBudgetBytes) {
+        this.planes = planes;
+        this.pixelBudgetBytes = pixelBudgetBytes;
+    }
+
+    int width() {
+        return image.getWidth();
+    }
+
+    int height() {
+        return image.getHeight();
+    }
+
+    /**
+     * Reads the header's dimensions first; decodes at most the pixel budget, subsampling larger
+     * images (every s-th pixel of every s-th row, which the box average then treats as the image).
+     *
+     * @param maxSide the largest side an image may have
+     * @param target  the model's input size, for the refusal
+     */
+    void decode(String name, byte[] bytes, int maxSide, String target) throws InputRejectedException {
+        stream.use(bytes);
+        try {
+            ImageReader r = reader(name);
+            try {
+                r.setInput(stream, true, true);
+                int w = r.getWidth(0);
+                int h = r.getHeight(0);
+                if (w < 1 || h < 1 || w > maxSide || h > maxSide) {
+                    throw new InputRejectedException(Reason.WRONG_SIZE, name + ": image is " + w + "x" + h
+                            + ", expected sides of 1.." + maxSide + " pixels (resized to " + target + ")");
+                }
+                ImageReadParam param = r.getDefaultReadParam();
+                int step = subsampling(w, h, bytesPerPixel(r));
+                if (step > 1) {
+                    param.setSourceSubsampling(step, step, 0, 0);
+                }
+                BufferedImage into = reusable(r, (w + step - 1) / step, (h + step - 1) / step);
+                if (into != null) {
+                    param.setDestination(into);
+                }
+                image = r.read(0, param);
+            } finally {
+                // The reader stays for the next frame; the bytes do not.
+                r.setInput(null);
+                stream.use(null);
+            }
+        } catch (IOException | RuntimeException e) {
+            // A reader left half-way through a broken file is not trusted with the next one.
+            dropReader();
+            // The JDK's decoders say what is wrong in words of their own; escaped all the same.
+            throw new InputRejectedException(Reason.UNREADABLE, name + ": unreadable image: "
+                    + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + InputNames.escape(
+                            e.getMessage().length() > 160 ? e.getMessage().substring(0, 160) + "..." : e.getMessage())), e);
+        }
+        view(image);
+    }
+
+    /** The kept reader when the bytes are of its format, else a new one for their format. */
+    private ImageReader reader(String name) throws IOException, InputRejectedException {
+        if (reader != null && reader.getOriginatingProvider().canDecodeInput(stream)) {
+            return reader;
+        }
+        Iterator<ImageReader> readers = ImageIO.getImageReaders(stream);
+        if (!readers.hasNext()) {
+            throw new InputRejectedException(Reason.UNSUPPORTED_FORMAT, name
+                    + ": not an image format this runtime reads (expected PNG or JPEG)");
+        }
+        dropReader();
+        reader = readers.next();
+        return reader;
+    }
+
+    private void dropReader() {
+        if (reader != null) {
+            reader.dispose();
+            reader = null;
+            image = null;
+        }
+    }
+
+    /** The last decoded image when the reader can write a {@code w x h} image of its type into it. */
+    private BufferedImage reusable(ImageReader r, int w, int h) throws IOException {
+        if (image == null || image.getWidth() != w || image.getHeight() != h) {
+            return null;
+        }
+        Iterator<ImageTypeSpecifier> types = r.getImageTypes(0);
+        while (types.hasNext()) {
+            ImageTypeSpecifier t = types.next();
+            if (t.getBufferedImageType() != BufferedImage.TYPE_CUSTOM && t.getBufferedImageType() == image.getType()) {
+                return image;
+            }
+        }
+        return null;
+    }
+
+    /** The smallest step s for which a {@code w x h} image decoded at every s-th pixel fits the budget. */
+    int subsampling(int w, int h, int bytesPerPixel) {
+        long budgetPixels = Math.max(1, pixelBudgetBytes / bytesPerPixel);
+        int step = (int) Math.max(1, Math.ceil(Math.sqrt((double) w * h / budgetPixels)));
+        while (((long) (w + step - 1) / step) * ((h + step - 1) / step) > budgetPixels) {
+            step++;
+        }
+        return step;
+    }
+
+    /** Bytes a decoded pixel takes in the raster the reader would make; 8 (16-bit RGBA) when it cannot tell. */
+    private static int bytesPerPixel(ImageReader reader) {
+        try {
+            Iterator<ImageTypeSpecifier> types = reader.getImageTypes(0);
+            if (!types.hasNext()) {
+                return 8;
+            }
+            SampleModel sm = types.next().getSampleModel(1, 1);
+            int bytes = Math.max(1, DataBuffer.getDataTypeSize(sm.getDataType()) / 8);
+            return sm instanceof ComponentSampleModel ? bytes * sm.getNumBands() : bytes;
+        } catch (IOException | RuntimeException e) {
+            return 8;
+        }
+    }
+
+    private void view(BufferedImage decoded) {
+        raster = decoded.getRaster();
+        ColorModel cm = decoded.getColorModel();
+        gray = raster.getNumBands() == 1 && cm.getNumComponents() == 1;
+        // 16-bit grayscale PNGs are brought to the 0..255 range the manifest's scale assumes.
+        depth = gray && cm.getComponentSize(0) > 8 ? 255f / ((1 << cm.getComponentSize(0)) - 1) : 1f;
+        int space = cm.getColorSpace().getType();
+        direct = raster.getDataBuffer() instanceof DataBufferByte && raster.getDataBuffer().getNumBanks() == 1
+                && raster.getSampleModel() instanceof ComponentSampleModel && cm instanceof ComponentColorModel
+                && !cm.hasAlpha() && cm.getComponentSize(0) == 8
+                && ((gray && space == ColorSpace.TYPE_GRAY) || (raster.getNumBands() == 3 && cm.getColorSpace().isCS_sRGB()));
+        if (direct) {
+            ComponentSampleModel sm = (ComponentSampleModel) raster.getSampleModel();
+            data = ((DataBufferByte) raster.getDataBuffer()).getData();
+            scanline = sm.getScanlineStride();
+            pixelStride = sm.getPixelStride();
+            offsets = sm.getBandOffsets();
+            // A child raster (never made here, but cheap to honour) starts inside the bank.
+            int shift = raster.getDataBuffer().getOffset() - raster.getSampleModelTranslateX() * pixelStride
+                    - raster.getSampleModelTranslateY() * scanline;
+            offsets = offsets.clone();
+            for (int b = 0; b < offsets.length; b++) {
+                offsets[b] += shift;
+            }
+        }
+    }
+
+    @Override
+    public float at(int c, int x, int y) {
+        if (direct) {
+            int at = y * scanline + x * pixelStride;
+            if (gray) {
+                return data[at + offsets[0]] & 0xff;
+            }
+            int r = data[at + offsets[0]] & 0xff;
+            int g = data[at + offsets[1]] & 0xff;
+            int b = data[at + offsets[2]] & 0xff;
+            if (planes == 1) {
+                return 0.299f * r + 0.587f * g + 0.114f * b; // ITU-R BT.601 luma, as PIL's convert("L")
+            }
+            return c == 0 ? r : c == 1 ? g : b;
+        }
+        if (gray) {
+            return raster.getSample(x, y, 0) * depth;
+        }
+        int rgb = image.getRGB(x, y);
+        int r = (rgb >> 16) & 0xff;
+        int g = (rgb >> 8) & 0xff;
+        int b = rgb & 0xff;
+        if (planes == 1) {
+            return 0.299f * r + 0.587f * g + 0.114f * b;
+        }
+        return c == 0 ? r : c == 1 ? g : b;
+    }
+
+    /** An image input stream straight over a byte array: ImageIO's own would copy it into a cache first. */
+    private static final class Bytes extends ImageInputStreamImpl {
+        private byte[] bytes = new byte[0];
+
+        void use(byte[] next) {
+            bytes = next == null ? new byte[0] : next;
+            streamPos = 0;
+            bitOffset = 0;
+            flushedPos = 0;
+        }
+
+        @Override
+        public int read() {
+            bitOffset = 0;
+            return streamPos < bytes.length ? bytes[(int) streamPos++] & 0xff : -1;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) {
+            if (off < 0 || len < 0 || off + len > b.length) {
+                throw new IndexOutOfBoundsException("off " + off + ", len " + len + " of " + b.length);
+            }
+            bitOffset = 0;
+            if (len == 0) {
+                return 0;
+            }
+            int left = bytes.length - (int) streamPos;
+            if (left <= 0) {
+                return -1;
+            }
+            int n = Math.min(len, left);
+            System.arraycopy(bytes, (int) streamPos, b, off, n);
+            streamPos += n;
+            return n;
+        }
+
+        @Override
+        public long length() {
+            return bytes.length;
+        }
+
+        @Override
+        public void close() {
+            // Nothing is held; the decoder reuses this stream.
+        }
+    }
+}
