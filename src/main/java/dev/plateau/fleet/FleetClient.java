@@ -35,6 +35,10 @@ public final class FleetClient implements AutoCloseable {
         this.group = group;
     }
 
+    String group() {
+        return group;
+    }
+
     /** Connects to {@code broker} (a Paho URI) as a fleet operator of {@code group}. */
     public static FleetClient connect(String broker, String group, String username, char[] password) {
         try {
@@ -120,6 +124,28 @@ public final class FleetClient implements AutoCloseable {
             throw new FleetException("cannot subscribe to " + suffix + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Hands every message matching {@code filter} to {@code sink} as (topic, payload), on Paho's
+     * thread: the sink must only queue or hand on.
+     */
+    public void receive(String filter, java.util.function.BiConsumer<String, byte[]> sink) {
+        try {
+            IMqttMessageListener listener = (topic, message) -> sink.accept(topic, message.getPayload());
+            subscribe(filter, listener);
+        } catch (MqttException e) {
+            throw new FleetException("cannot subscribe to " + filter + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Publishes {@code payload} at QoS 1 and waits for the broker's acknowledgement. */
+    public void publish(String topic, byte[] payload) {
+        try {
+            client.publish(topic, new MqttMessage(payload, 1, false, new MqttProperties()));
+        } catch (MqttException e) {
+            throw new FleetException("cannot publish to " + topic + ": " + e.getMessage(), e);
         }
     }
 
