@@ -70,6 +70,8 @@ final class SampleTransfers implements AutoCloseable {
     /** Room left beside an archive for the journal, the outbox and samples: 16 MiB. */
     static final long DISK_MARGIN = 16L << 20;
     static final String INDEX = "samples.jsonl";
+    /** A sample's share of the archive beside its input: its index line and ZIP headers, well under 512 bytes. */
+    private static final long ENTRY_BYTES = 512;
     private static final String ARCHIVE = "samples.zip";
     private static final String OFFER = "offer.json";
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
@@ -159,11 +161,13 @@ final class SampleTransfers implements AutoCloseable {
         SampleStore samples = store.orElseThrow(() -> new CommandRejectedException(
                 "samples: the sample store is disabled on this device (samples.enabled=false)"));
         JsonNode m = c.args().get("model");
-        List<String> served = slots.values().stream().map(ModelSlot::name).sorted().toList();
+        List<String> served = slots.keySet().stream().sorted().toList();
         if (m == null || !m.isTextual() || !served.contains(m.asText())) {
             throw new CommandRejectedException("model: expected one of " + served + ", found " + m);
         }
+        // The command names the model as the configuration does; the sample store keeps it under the manifest's name.
         String model = m.asText();
+        String stored = slots.get(model).name();
         JsonNode resume = c.args().get("resume");
         if (resume != null) {
             if (c.args().size() > 2) {
@@ -192,7 +196,7 @@ final class SampleTransfers implements AutoCloseable {
             limit = l.asInt();
         }
         int n = limit;
-        return () -> build(samples, model, drifted, unlabelled, n, c.cmdId());
+        return () -> build(samples, model, stored, drifted, unlabelled, n, c.cmdId());
     }
 
     private static boolean flag(Command c, String arg) throws CommandRejectedException {
@@ -207,10 +211,10 @@ final class SampleTransfers implements AutoCloseable {
     }
 
     /** Writes the archive of the selection and offers it. On the command thread. */
-    private Map<String, ?> build(SampleStore samples, String model, boolean drifted, boolean unlabelled, int limit,
-                                 String cmdId) throws IOException {
+    private Map<String, ?> build(SampleStore samples, String model, String stored, boolean drifted,
+                                 boolean unlabelled, int limit, String cmdId) throws IOException {
         expire();
-        List<SampleStore.Kept> chosen = samples.list(model, drifted, unlabelled, limit);
+        List<SampleStore.Kept> chosen = samples.list(stored, drifted, unlabelled, limit);
         if (chosen.isEmpty()) {
             Map<String, Object> none = new LinkedHashMap<>();
             none.put("model", model);
@@ -221,7 +225,7 @@ final class SampleTransfers implements AutoCloseable {
         long bytes = 0;
         int fit = 0;
         for (SampleStore.Kept k : chosen) {
-            bytes += size(samples.input(model, k)) + 512;
+            bytes += size(samples.input(stored, k)) + ENTRY_BYTES;
             fit += bytes <= MAX_BYTES ? 1 : 0;
         }
         if (bytes > MAX_BYTES) {
@@ -232,7 +236,7 @@ final class SampleTransfers implements AutoCloseable {
         Path tmp = root.resolve(".tmp-" + UUID.randomUUID());
         Files.createDirectories(tmp);
         try {
-            int written = write(samples, model, chosen, tmp.resolve(ARCHIVE));
+            int written = write(samples, model, stored, chosen, tmp.resolve(ARCHIVE));
             Path archive = tmp.resolve(ARCHIVE);
             TransferOffer offer = TransferOffer.of(archive, "s", TransferOffer.chunkSizeFor(Files.size(archive)));
             Outgoing out = new Outgoing(offer, clock.instant().plus(KEEP), model, written, drifted);
@@ -262,12 +266,12 @@ final class SampleTransfers implements AutoCloseable {
     }
 
     /** The archive: {@code samples.jsonl} first, then each sample's input under its store name. */
-    private static int write(SampleStore samples, String model, List<SampleStore.Kept> chosen, Path archive)
-            throws IOException {
+    private static int write(SampleStore samples, String model, String stored, List<SampleStore.Kept> chosen,
+                             Path archive) throws IOException {
         List<SampleStore.Kept> present = new ArrayList<>();
         StringBuilder index = new StringBuilder();
         for (SampleStore.Kept k : chosen) {
-            if (Files.isRegularFile(samples.input(model, k))) {
+            if (Files.isRegularFile(samples.input(stored, k))) {
                 present.add(k);
                 index.append(JSON.writeValueAsString(indexLine(model, k))).append('\n');
             }
@@ -284,7 +288,7 @@ final class SampleTransfers implements AutoCloseable {
                 e.setTime(k.at().toEpochMilli());
                 zip.putNextEntry(e);
                 try {
-                    Files.copy(samples.input(model, k), zip);
+                    Files.copy(samples.input(stored, k), zip);
                 } catch (NoSuchFileException gone) {
                     // Evicted since the listing: an empty entry; the index still names it, the operator skips it.
                     Logger.debug("samples: {} evicted while archived", k.id());
