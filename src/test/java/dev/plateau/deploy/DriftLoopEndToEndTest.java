@@ -20,7 +20,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,7 +31,6 @@ import org.junit.jupiter.api.io.TempDir;
  * send finetune}; the gate accepts, the version is activated, kept after probation, and the drift
  * clears. Every step is read in the output of a {@code plateau fleet watch} running beside it.
  */
-@Tag("slow")
 class DriftLoopEndToEndTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Path FIXTURE = Path.of("src/test/resources/fixtures/fashion-test");
@@ -175,8 +173,9 @@ class DriftLoopEndToEndTest {
             assertTrue(next > at, type + " after the step before it: " + tail(watch));
             at = next;
         }
+        String[] pulled = pull.out().strip().split("\n");
         System.out.println("drift loop e2e: pulled " + index.size() + " samples in " + String.format("%.1f s", pullSeconds)
-                + " (" + pull.out().strip() + "); fine-tune " + String.format("%.1f s", tuneSeconds) + ": "
+                + " (" + pulled[pulled.length - 1] + "); fine-tune " + String.format("%.1f s", tuneSeconds) + ": "
                 + result.path("reason").asText() + "; cleared by v" + version + " against "
                 + cleared.path("reference") + "; loop from ready to cleared " + String.format("%.0f s", loopSeconds));
     }
