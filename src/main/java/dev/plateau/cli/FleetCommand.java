@@ -23,13 +23,14 @@ import picocli.CommandLine.Parameters;
 /** {@code plateau fleet}: the operator's tool, talking to devices through the broker. */
 @Command(name = "fleet", mixinStandardHelpOptions = true, description = "Operate devices through the MQTT broker.",
         subcommands = {FleetCommand.Send.class, FleetCommand.Status.class, FleetCommand.Watch.class,
-            FleetDeploy.Deploy.class, FleetDeploy.RolloutCommand.class})
+            FleetDeploy.Deploy.class, FleetDeploy.RolloutCommand.class, FleetSamples.Pull.class,
+            FleetSamples.Label.class})
 final class FleetCommand implements Runnable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Override
     public void run() {
-        throw new IllegalArgumentException("a subcommand is required: send, status, watch, deploy, rollout");
+        throw new IllegalArgumentException("a subcommand is required: send, status, watch, deploy, rollout, samples, label");
     }
 
     static final class Connection {

@@ -64,6 +64,7 @@ public final class Daemon implements AutoCloseable {
     private Sources sources;
     private volatile HealthView status;
     private Optional<Deployments> deployments = Optional.empty();
+    private Optional<SampleTransfers> sampleTransfers = Optional.empty();
     private ScheduledExecutorService scheduler;
     private volatile Fleet fleet;
     private Optional<HttpService> http = Optional.empty();
@@ -143,6 +144,9 @@ public final class Daemon implements AutoCloseable {
             deployments = config.mqtt().isPresent()
                     ? Optional.of(new Deployments(store, config.stateDir(), slots, clock, this::decision))
                     : Optional.empty();
+            sampleTransfers = config.mqtt().isPresent()
+                    ? Optional.of(new SampleTransfers(samples, slots, config.stateDir(), clock, this::decision))
+                    : Optional.empty();
             RecentPredictions recent = new RecentPredictions(clock);
             scheduler = Executors.newScheduledThreadPool(2, named("plateau-sources"));
             sources = new Sources(config, slots, samples, reports, sampleHealth, alarms, drifts, recent, scheduler,
@@ -166,8 +170,10 @@ public final class Daemon implements AutoCloseable {
                 Map<String, CommandHandler> handlers = new LinkedHashMap<>(fleetCommands.get().handlers());
                 handlers.put("set-config", live::setConfig);
                 handlers.putAll(deployments.get().handlers());
+                handlers.putAll(sampleTransfers.get().handlers());
                 fleet = Fleet.start(fleetSettings, status::health, handlers, disk);
                 deployments.get().start(fleet);
+                sampleTransfers.get().start(fleet);
             }
             if (config.http().isPresent()) {
                 Map<String, Pipeline> pipelines = new LinkedHashMap<>();
@@ -301,6 +307,7 @@ public final class Daemon implements AutoCloseable {
             link.close();
         }
         deployments.ifPresent(Deployments::close);
+        sampleTransfers.ifPresent(SampleTransfers::close);
         // Then the HTTP server: requests in flight finish on models still open.
         http.ifPresent(HttpService::close);
         if (sources != null) {

@@ -62,6 +62,9 @@ final class DriftMonitor {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final TypeReference<Map<String, Object>> BODY = new TypeReference<>() { };
     private static final int FORMAT = 1;
+    /** Drifted samples a fine-tune's reference is measured on, at most: a few seconds of ONNX Runtime on a device. */
+    static final int REFERENCE_SAMPLES = 500;
+    static final String DRIFTED_BASIS = "drifted-samples";
 
     private record Pending(String type, String eventId, ObjectNode body) {}
 
@@ -126,7 +129,7 @@ final class DriftMonitor {
             }
         }
         if (ref == null) {
-            ref = fromAnchors(engine, loadedVersion);
+            ref = fromDriftedSamples(engine, loadedVersion).orElseGet(() -> fromAnchors(engine, loadedVersion));
             try {
                 Files.createDirectories(cached.getParent());
                 ref.write(cached);
@@ -143,6 +146,45 @@ final class DriftMonitor {
         if (ref.embeddingWidth() != width || ref.classes() != engine.manifest().classCount()) {
             throw new IOException(file.getFileName() + " is for embeddings of " + ref.embeddingWidth() + " and "
                     + ref.classes() + " classes, the model has " + width + " and " + engine.manifest().classCount());
+        }
+    }
+
+    /**
+     * For a fine-tuned version without a reference of its own (its gate saw fewer than
+     * {@link DriftReference#MIN_SAMPLES} validation inputs), loaded while drift is detected: the
+     * reference on the newest unlabelled samples kept since drift was detected, at most
+     * {@link #REFERENCE_SAMPLES}. They are the changed camera's inputs, which the version was
+     * neither trained nor judged on: what its inputs look like, as a validation reference would
+     * say. Empty when the version is not a fine-tune, no drift is detected, or fewer are kept.
+     */
+    private Optional<DriftReference> fromDriftedSamples(InferenceEngine serving, int loadedVersion) {
+        Instant detectedAt;
+        synchronized (this) {
+            detectedAt = detected ? since : null;
+        }
+        Optional<SampleStore> store = samples.get();
+        if (detectedAt == null || store.isEmpty() || !serving.manifest().provenance().containsKey("fine_tuned_from")) {
+            return Optional.empty();
+        }
+        // Only those seen since the detection: the window that detected it may hold inputs from before the change.
+        List<Path> files = store.get().list(model, true, true, REFERENCE_SAMPLES).stream()
+                .filter(k -> !k.at().isBefore(detectedAt)).map(k -> store.get().input(model, k)).filter(Files::isRegularFile).toList();
+        if (files.size() < DriftReference.MIN_SAMPLES) {
+            Logger.warn("drift {} v{}: a fine-tune without a reference of its own, and {} unlabelled drifted samples "
+                    + "kept, fewer than the {} a reference needs", model, loadedVersion, files.size(),
+                    DriftReference.MIN_SAMPLES);
+            return Optional.empty();
+        }
+        try (InferenceEngine engine = InferenceEngine.loadWithEmbedding(serving.bundle(), env, 0)) {
+            DriftReference.Measured m = DriftReference.measure(engine, files, DRIFTED_BASIS);
+            Logger.info("drift {} v{}: a fine-tune without a reference of its own, loaded while drift is detected: "
+                    + "reference measured on the {} newest unlabelled drifted samples (inputs it was neither trained "
+                    + "nor judged on)", model, loadedVersion, m.reference().samples());
+            return Optional.of(m.reference());
+        } catch (TuningDataException e) {
+            Logger.warn("drift {} v{}: the drifted samples give no reference ({}); the anchor set's is used", model,
+                    loadedVersion, e.getMessage());
+            return Optional.empty();
         }
     }
 

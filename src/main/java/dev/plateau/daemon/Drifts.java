@@ -2,6 +2,7 @@ package dev.plateau.daemon;
 
 import ai.onnxruntime.OrtEnvironment;
 import dev.plateau.config.DeviceConfig;
+import dev.plateau.inference.InferenceEngine;
 import dev.plateau.model.ModelBundle;
 import dev.plateau.store.SampleStore;
 import java.nio.file.Path;
@@ -42,7 +43,17 @@ final class Drifts {
         DriftMonitor m = new DriftMonitor(name, model.drift().get(), stateDir, clock, env, events,
                 () -> samples);
         monitors.put(name, m);
-        return Optional.of(m::loaded);
+        return Optional.of(new ModelSlot.Loaded() {
+            @Override
+            public void loaded(int version, InferenceEngine engine) {
+                m.loaded(version, engine);
+            }
+
+            @Override
+            public boolean driftDetected() {
+                return m.detected();
+            }
+        });
     }
 
     /** Where drifted samples are marked; once the sample store is open. */

@@ -125,7 +125,15 @@ final class FleetCommands {
         }
         return () -> {
             store.label(slot.name(), list, label.asText());
-            return Map.of("model", slot.name(), "labelled", list.size(), "label", label.asText());
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("model", slot.name());
+            result.put("labelled", list.size());
+            result.put("label", label.asText());
+            Map<String, Object> event = new LinkedHashMap<>(result);
+            event.put("cmdId", c.cmdId());
+            // Every label is the operator's: pseudo-labels never reach the store (README "Drift monitoring").
+            events.accept("samples-labelled", event);
+            return result;
         };
     }
 

@@ -54,6 +54,11 @@ final class ModelSlot implements AutoCloseable {
     /** Told of each version the slot loads, after its anchor check and before it takes traffic. */
     interface Loaded {
         void loaded(int version, InferenceEngine engine);
+
+        /** Whether the inputs no longer look like the serving version's reference (the drift monitor's verdict). */
+        default boolean driftDetected() {
+            return false;
+        }
     }
 
     private ModelSlot(String name, ModelStore store, OrtEnvironment env, int threads, Clock clock,
@@ -268,8 +273,8 @@ final class ModelSlot implements AutoCloseable {
         if (probationAfter) {
             Optional<Figures> baseline = store.figures(name, previous);
             if (baseline.isPresent() && baseline.get().samples() > 0) {
-                probation = new Probation(store, new ModelStore.Activation(name, next, previous), baseline.get(),
-                        policy, clock, d -> { });
+                probation = new Probation(store, new ModelStore.Activation(name, next, previous),
+                        probationBaseline(baseline.get(), fresh.manifest(), next, previous), policy, clock, d -> { });
                 probationView = Map.of("state", "running", "version", next, "since", clock.instant().toString());
             } else {
                 store.record(name, "probation-skipped", "version", next, "reason",
@@ -279,6 +284,57 @@ final class ModelSlot implements AutoCloseable {
                         + previous + " to compare with");
             }
         }
+    }
+
+    /**
+     * What probation compares version {@code next} with: the previous version's recorded figures;
+     * but for a fine-tune activated while drift is detected, the class shares of the labelled data
+     * it was trained and judged on (its manifest's provenance) stand in for the previous version's
+     * predicted ones. Those are the old model's errors on the changed inputs (a darker camera
+     * makes it call most things one class), which a fine-tune that fixes them must move away
+     * from; the operator's labels of a sample of those very inputs say what they hold.
+     * Confidence, entropy, errors and latency are compared with the previous version as always.
+     */
+    private Figures probationBaseline(Figures previousFigures, Manifest manifest, int next, int previous) {
+        if (loaded.isEmpty() || !loaded.get().driftDetected()) {
+            return previousFigures;
+        }
+        Optional<double[]> shares = labelledShares(manifest);
+        if (shares.isEmpty()) {
+            return previousFigures;
+        }
+        Logger.info("probation {} v{}: drift is detected, so its class distribution is compared with the shares of "
+                + "its labelled data {}, not with version {}'s predictions on the changed inputs {}", name, next,
+                java.util.Arrays.toString(shares.get()), previous,
+                java.util.Arrays.toString(previousFigures.classShares()));
+        return previousFigures.withClassShares(shares.get());
+    }
+
+    /** The class shares of a fine-tune's labelled data (training, selection and validation), in label order. */
+    private static Optional<double[]> labelledShares(Manifest manifest) {
+        if (!(manifest.provenance().get("data") instanceof Map<?, ?> data)) {
+            return Optional.empty();
+        }
+        List<String> labels = manifest.output().labels();
+        double[] counts = new double[labels.size()];
+        double total = 0;
+        for (String part : List.of("train_per_class", "selection_per_class", "validation_per_class")) {
+            if (data.get(part) instanceof Map<?, ?> perClass) {
+                for (int i = 0; i < labels.size(); i++) {
+                    if (perClass.get(labels.get(i)) instanceof Number n) {
+                        counts[i] += n.doubleValue();
+                        total += n.doubleValue();
+                    }
+                }
+            }
+        }
+        if (total == 0) {
+            return Optional.empty();
+        }
+        for (int i = 0; i < counts.length; i++) {
+            counts[i] /= total;
+        }
+        return Optional.of(counts);
     }
 
     /**

@@ -187,7 +187,8 @@ public final class DeployController implements AutoCloseable {
         String what = rest.substring(slash + 1);
         if (what.endsWith("/need")) {
             if (rollout.node(node).isPresent()) {
-                sender.serve(new Topics(rollout.settings().group(), node), json(a.payload()));
+                sender.serve(new Topics(rollout.settings().group(), node).toNode(rollout.settings().offer().id()),
+                        json(a.payload()));
             }
             return;
         }

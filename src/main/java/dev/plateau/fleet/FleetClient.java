@@ -29,10 +29,16 @@ import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
 public final class FleetClient implements AutoCloseable {
     private final MqttClient client;
     private final String group;
+    private final java.util.Map<String, BlockingQueue<JsonNode>> waiting = new java.util.concurrent.ConcurrentHashMap<>();
+    private String replyTopic;
 
     private FleetClient(MqttClient client, String group) {
         this.client = client;
         this.group = group;
+    }
+
+    String group() {
+        return group;
     }
 
     /** Connects to {@code broker} (a Paho URI) as a fleet operator of {@code group}. */
@@ -71,10 +77,10 @@ public final class FleetClient implements AutoCloseable {
                          Consumer<JsonNode> replies) {
         Topics topics = new Topics(group, node);
         String cmdId = UUID.randomUUID().toString();
-        String replyTopic = "plateau/v1/" + group + "/fleet/" + UUID.randomUUID() + "/reply";
         BlockingQueue<JsonNode> received = new LinkedBlockingQueue<>();
+        waiting.put(cmdId, received);
         try {
-            subscribe(replyTopic, (topic, message) -> received.add(Json.MAPPER.readTree(message.getPayload())));
+            String replyTopic = replyTopic();
             ObjectNode request = Json.MAPPER.createObjectNode().put("v", 1).put("cmdId", cmdId);
             request.set("args", args);
             key.ifPresent(k -> CommandSignature.sign(request, group, node, name, k, Clock.systemUTC()));
@@ -101,7 +107,33 @@ public final class FleetClient implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new FleetException("interrupted while waiting for " + node, e);
+        } finally {
+            waiting.remove(cmdId);
         }
+    }
+
+    /**
+     * This client's one reply topic, subscribed at its first command: replies go to the command
+     * waiting for their {@code cmdId}. (A subscription per command made Paho 1.2.5 close the
+     * connection by itself after a few commands on one client, against mosquitto.)
+     */
+    private synchronized String replyTopic() throws MqttException {
+        if (replyTopic == null) {
+            String topic = "plateau/v1/" + group + "/fleet/" + UUID.randomUUID() + "/reply";
+            subscribe(topic, (t, message) -> {
+                try {
+                    JsonNode reply = Json.MAPPER.readTree(message.getPayload());
+                    BlockingQueue<JsonNode> q = waiting.get(reply.path("cmdId").asText());
+                    if (q != null) {
+                        q.add(reply);
+                    }
+                } catch (IOException e) {
+                    // Not a reply of ours; a listener that throws would make Paho drop the connection.
+                }
+            });
+            replyTopic = topic;
+        }
+        return replyTopic;
     }
 
     /**
@@ -120,6 +152,28 @@ public final class FleetClient implements AutoCloseable {
             throw new FleetException("cannot subscribe to " + suffix + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Hands every message matching {@code filter} to {@code sink} as (topic, payload), on Paho's
+     * thread: the sink must only queue or hand on.
+     */
+    public void receive(String filter, java.util.function.BiConsumer<String, byte[]> sink) {
+        try {
+            IMqttMessageListener listener = (topic, message) -> sink.accept(topic, message.getPayload());
+            subscribe(filter, listener);
+        } catch (MqttException e) {
+            throw new FleetException("cannot subscribe to " + filter + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Publishes {@code payload} at QoS 1 and waits for the broker's acknowledgement. */
+    public void publish(String topic, byte[] payload) {
+        try {
+            client.publish(topic, new MqttMessage(payload, 1, false, new MqttProperties()));
+        } catch (MqttException e) {
+            throw new FleetException("cannot publish to " + topic + ": " + e.getMessage(), e);
         }
     }
 

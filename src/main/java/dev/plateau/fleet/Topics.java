@@ -53,9 +53,45 @@ public final class Topics {
         return root + "cmd/+";
     }
 
-    /** Chunk {@code seq} of transfer {@code id}, to the receiver under this root (README "Chunked transfers"). */
+    /**
+     * The topics of one chunked transfer: where its chunks go ({@code base/chunk/{seq}}) and
+     * where its receiver asks for them ({@code base/need}). One protocol for both directions; the
+     * base says which way: {@link #toNode} (bundles to the device) or {@link #fromNode} (samples
+     * from it), so neither side hears its own messages back.
+     */
+    public record Transfer(String id, String base) {
+        public String chunk(int seq) {
+            return base + "/chunk/" + seq;
+        }
+
+        /** Every chunk of this transfer. */
+        public String chunks() {
+            return base + "/chunk/+";
+        }
+
+        public String need() {
+            return base + "/need";
+        }
+    }
+
+    /** Transfer {@code id} to this node (README "Chunked transfers"): the node receives, the operator sends. */
+    public Transfer toNode(String id) {
+        return new Transfer(id, root + "xfer/" + level("transfer id", id));
+    }
+
+    /** Transfer {@code id} from this node: the node sends, the operator receives. */
+    public Transfer fromNode(String id) {
+        return new Transfer(id, root + "xfer-out/" + level("transfer id", id));
+    }
+
+    /** Where an operator asks this node for chunks of any transfer from it. */
+    public String fromNodeNeeds() {
+        return root + "xfer-out/+/need";
+    }
+
+    /** Chunk {@code seq} of transfer {@code id} to this node. */
     public String chunk(String id, int seq) {
-        return root + "xfer/" + level("transfer id", id) + "/chunk/" + seq;
+        return toNode(id).chunk(seq);
     }
 
     /** Every chunk of every transfer to this root. */
@@ -65,7 +101,7 @@ public final class Topics {
 
     /** Where the receiver under this root asks for chunks of transfer {@code id}. */
     public String need(String id) {
-        return root + "xfer/" + level("transfer id", id) + "/need";
+        return toNode(id).need();
     }
 
     /** The transfer id of a topic under {@link #chunks()}, or {@link #need}. */

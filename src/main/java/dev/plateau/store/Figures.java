@@ -17,6 +17,11 @@ public record Figures(long samples, double meanConfidence, double meanEntropy, d
         return classShares.clone();
     }
 
+    /** These figures with other class shares. */
+    public Figures withClassShares(double[] shares) {
+        return new Figures(samples, meanConfidence, meanEntropy, shares, errorRate, latencyP99Micros);
+    }
+
     /** Total variation distance of the class distributions: half the L1 distance, in [0, 1]. */
     public double totalVariation(Figures other) {
         int n = Math.max(classShares.length, other.classShares.length);

@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.tinylog.Logger;
 
@@ -285,6 +286,49 @@ public final class SampleStore {
             }
         }
         return counts;
+    }
+
+    /**
+     * One kept sample as its JSON describes it.
+     *
+     * @param file     its input file's name in the store ({@code <id>.<ext>})
+     * @param original the input's own file name when it was seen
+     * @param label    the operator's label, when one was given
+     */
+    public record Kept(String id, String file, String original, int version, String source, Instant at,
+                       String predicted, double score, boolean drifted, Optional<String> label) {}
+
+    /**
+     * The samples of {@code model} kept now, newest first, at most {@code limit}: only those
+     * marked drifted when {@code driftedOnly}, only those without a label when {@code unlabelledOnly}.
+     */
+    public synchronized List<Kept> list(String model, boolean driftedOnly, boolean unlabelledOnly, int limit) {
+        List<Kept> out = new java.util.ArrayList<>();
+        Path dir = root.resolve(model);
+        java.util.Iterator<String> newest = idsByModel.getOrDefault(model, new ArrayDeque<>()).descendingIterator();
+        while (newest.hasNext() && out.size() < limit) {
+            String id = newest.next();
+            if ((driftedOnly && !drifted.contains(model + "/" + id))
+                    || (unlabelledOnly && labelled.contains(model + "/" + id))) {
+                continue;
+            }
+            try {
+                com.fasterxml.jackson.databind.JsonNode m = JSON.readTree(dir.resolve(id + META).toFile());
+                out.add(new Kept(id, m.path("file").asText(), m.path("original").asText(), m.path("version").asInt(),
+                        m.path("source").asText(), Instant.parse(m.path("ts").asText()), m.path("predicted").asText(),
+                        m.path("score").asDouble(), m.path("drifted").asBoolean(false),
+                        m.path("label").isTextual() ? Optional.of(m.get("label").asText()) : Optional.empty()));
+            } catch (IOException | RuntimeException e) {
+                throw new IllegalStateException("sample " + id + " of " + model + ": its JSON is unreadable ("
+                        + e.getMessage() + ")", e);
+            }
+        }
+        return out;
+    }
+
+    /** Where the input of a sample {@link #list} returned is kept. */
+    public Path input(String model, Kept sample) {
+        return root.resolve(model).resolve(sample.file());
     }
 
     /** Number of samples kept for {@code model}. */
