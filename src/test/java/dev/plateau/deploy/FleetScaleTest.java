@@ -1,0 +1,198 @@
+package dev.plateau.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.plateau.fleet.Rollout;
+import dev.plateau.store.SigningKey;
+import dev.plateau.store.TrustedKeys;
+import dev.plateau.testing.ChildJvm;
+import dev.plateau.testing.Fleets;
+import dev.plateau.testing.Mosquitto;
+import dev.plateau.testing.PeakMemory;
+import dev.plateau.testing.SimulatedFleet;
+import dev.plateau.testing.SimulatedFleet.Fate;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The operator's {@code plateau fleet rollout} in a child JVM against a {@link SimulatedFleet} on
+ * mosquitto: every healthy device keeps the new version, the failures the fleet was given are
+ * the ones the rollout counts, it halts where {@code --max-failures} says, and its state file
+ * says so. Each run prints one {@code scale:} line with its figures (README "Delivering models").
+ */
+class FleetScaleTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String GROUP = "sim";
+    private static final String MODEL = "tiny-gray";
+    /** The controller's JVM: the serial collector and a fixed heap ceiling, so its peak RSS means something. */
+    private static final List<String> CONTROLLER_JVM = List.of("-XX:+UseSerialGC", "-Xmx256m");
+    /** Bundle padding: 96 KiB of random bytes make a 4-chunk transfer in 32 KiB chunks. */
+    private static final int PADDING = 96 * 1024;
+
+    @TempDir
+    Path tmp;
+
+    private Mosquitto broker;
+    private SimulatedFleet fleet;
+
+    @AfterEach
+    void stop() {
+        if (fleet != null) {
+            fleet.close();
+        }
+        if (broker != null) {
+            broker.close();
+        }
+    }
+
+    /** One rollout's outcome and figures. */
+    private record Run(int exit, JsonNode summary, Rollout state, long wallMs, long peakRssKib, List<String> out) {}
+
+    private Run rollout(int devices, SimulatedFleet.Rates rates, int canary, int batch, int maxFailures, long seed)
+            throws Exception {
+        broker = Mosquitto.start(tmp, Fleets.freePort());
+        SigningKey key = Fleets.fleetKey(tmp);
+        TrustedKeys keys = TrustedKeys.load(tmp.resolve("keys"));
+        Path bundle = Fleets.bundle(tmp, "v2", 2, 1f, key, PADDING);
+        long begin = System.nanoTime();
+        fleet = SimulatedFleet.start(broker.uri(), tmp.resolve("devices"), new SimulatedFleet.Settings(GROUP, "sim",
+                devices, MODEL, 1, rates, seed, Duration.ofSeconds(2), Duration.ofSeconds(30),
+                Duration.ofMinutes(5)), keys, keys);
+        long connectMs = (System.nanoTime() - begin) / 1_000_000;
+        int threads = ManagementFactory.getThreadMXBean().getThreadCount();
+        Path state = tmp.resolve("rollout.json");
+        begin = System.nanoTime();
+        ChildJvm controller = ChildJvm.start(CONTROLLER_JVM, Map.of(), PeakMemory.class.getName(), "fleet", "rollout",
+                "--broker", broker.uri(), "--group", GROUP, "--all", "--canary", Integer.toString(canary), "--batch",
+                Integer.toString(batch), "--max-failures", Integer.toString(maxFailures), "--probation-wait", "60",
+                "--deadline", "600", "--key", tmp.resolve("keys/fleet.key").toString(), "--state", state.toString(),
+                "--json", bundle.toString());
+        assertTrue(controller.awaitOutputEnd(900), "controller still running: " + tail(controller.lines()));
+        int exit = controller.process().waitFor();
+        long wallMs = (System.nanoTime() - begin) / 1_000_000;
+        List<String> out = new ArrayList<>(controller.lines());
+        JsonNode summary = out.stream().filter(l -> l.startsWith("{\"rollout\"")).findFirst().map(FleetScaleTest::json)
+                .orElseThrow(() -> new AssertionError("no summary line: " + tail(out)));
+        long peak = out.stream().filter(l -> l.startsWith(PeakMemory.LINE)).findFirst()
+                .map(l -> Long.parseLong(l.substring(PeakMemory.LINE.length()))).orElse(-1L);
+        Run run = new Run(exit, summary, Rollout.load(state), wallMs, peak, out);
+        System.out.printf("scale: devices=%d canary=%d batch=%d max-failures=%d rollout=%s failures=%d wall_ms=%d "
+                        + "run_ms=%d published=%d received=%d chunks=%d peak_rss_mib=%.0f; simulation: connect_ms=%d "
+                        + "threads=%d published=%d commands=%d%n", devices, canary, batch, maxFailures,
+                summary.path("rollout").asText(), summary.path("failures").asLong(), wallMs,
+                summary.path("ms").asLong(), summary.path("messages_published").asLong(),
+                summary.path("messages_received").asLong(), summary.path("chunks_sent").asLong(), peak / 1024.0,
+                connectMs, threads, fleet.published(), fleet.commands());
+        assertEquals(Map.of(), fleet.errors(), "the simulation itself went wrong");
+        assertEquals(0, fleet.refused(), "every command the controller sent carried a good signature");
+        assertTrue(!broker.log().contains("dropped"), broker.log());
+        return run;
+    }
+
+    /** The stage of each node as the rollout plans it: {@code canary} first, then batches of {@code batch}. */
+    private static int stage(int index, int canary, int batch) {
+        return index < canary ? 0 : (canary == 0 ? 0 : 1) + (index - canary) / batch;
+    }
+
+    private static boolean failing(Fate f) {
+        return f == Fate.DEPLOY_FAILS || f == Fate.ROLLS_BACK;
+    }
+
+    /** The rollout ended done, with exactly the fleet's failing devices failed, and the others kept on version 2. */
+    private void assertCompleted(Run run) {
+        Map<String, Fate> fates = fleet.fates();
+        assertEquals("done", run.state().state(), run.state().reason());
+        long failing = fates.values().stream().filter(FleetScaleTest::failing).count();
+        assertEquals(failing, run.state().failures(), run.state().counts().toString());
+        assertEquals(failing, run.summary().path("failures").asLong());
+        assertEquals(failing == 0 ? 0 : 3, run.exit());
+        assertEquals(fates.size(), run.state().nodes().size(), "every device discovered");
+        for (Rollout.Node n : run.state().nodes()) {
+            Fate fate = fates.get(n.name);
+            String expected = switch (fate) {
+                case HEALTHY -> "kept";
+                case DEPLOY_FAILS -> "failed";
+                case ROLLS_BACK -> "rolled-back";
+                case OFFLINE -> "timeout";
+            };
+            assertEquals(expected, n.state, n.name + " (" + fate + "): " + n.reason);
+            assertEquals(fate == Fate.HEALTHY ? 2 : 1, fleet.active(n.name), n.name + " active version");
+        }
+    }
+
+    @Test
+    void rollout_100SimulatedDevicesWithFailures_healthyOnesKeepItAndFailuresAreCounted() throws Exception {
+        Run run = rollout(100, new SimulatedFleet.Rates(0.03, 0.03, 0), 5, 25, 20, 7);
+        long failing = fleet.fates().values().stream().filter(FleetScaleTest::failing).count();
+        assertTrue(failing > 0 && failing <= 20, "seed 7 gives some failures within --max-failures: " + failing);
+        assertCompleted(run);
+    }
+
+    @Test
+    void rollout_failuresPastMaxFailures_haltsAtTheStageThatCrossesItAndLaterOnesGetNothing() throws Exception {
+        int canary = 5;
+        int batch = 20;
+        int maxFailures = 2;
+        Run run = rollout(100, new SimulatedFleet.Rates(0.05, 0.05, 0), canary, batch, maxFailures, 11);
+        List<Fate> fates = List.copyOf(fleet.fates().values());
+        List<String> names = List.copyOf(fleet.fates().keySet());
+        int last = stage(fates.size() - 1, canary, batch);
+        int[] perStage = new int[last + 1];
+        for (int i = 0; i < fates.size(); i++) {
+            perStage[stage(i, canary, batch)] += failing(fates.get(i)) ? 1 : 0;
+        }
+        int halt = -1;
+        for (int s = 0, failed = 0; s <= last && halt < 0; s++) {
+            failed += perStage[s];
+            halt = failed > maxFailures ? s : -1;
+        }
+        assertTrue(halt > 0 && halt < last,
+                "seed 11 halts in a middle stage: " + halt);
+        assertEquals("halted", run.state().state());
+        assertTrue(run.state().reason().contains("more than --max-failures " + maxFailures), run.state().reason());
+        assertEquals(3, run.exit());
+        for (int i = 0; i < names.size(); i++) {
+            Rollout.Node n = run.state().nodes().get(i);
+            assertEquals(names.get(i), n.name);
+            int s = stage(i, canary, batch);
+            if (s > halt) {
+                assertEquals("skipped", n.state, n.name);
+                assertEquals(0, fleet.deploysReceived(n.name), n.name + " was sent nothing");
+                assertEquals(1, fleet.active(n.name), n.name);
+            } else if (s < halt) {
+                assertEquals(failing(fates.get(i)) ? (fates.get(i) == Fate.ROLLS_BACK ? "rolled-back" : "failed")
+                        : "kept", n.state, n.name);
+            }
+        }
+    }
+
+    @Test
+    @Tag("slow")
+    void rollout_1000SimulatedDevices_completesWithHealthyOnesKeptAndFailuresCounted() throws Exception {
+        Run run = rollout(1000, new SimulatedFleet.Rates(0.01, 0.01, 0), 10, 100, 50, 1000);
+        assertCompleted(run);
+    }
+
+    private static JsonNode json(String line) {
+        try {
+            return JSON.readTree(line);
+        } catch (java.io.IOException e) {
+            throw new AssertionError("not JSON: " + line, e);
+        }
+    }
+
+    private static String tail(List<String> lines) {
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+    }
+}
