@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,6 +49,19 @@ public final class Rollout {
             this.stage = stage;
         }
 
+        /** This node as it is now, apart from later changes. */
+        Node copy() {
+            Node c = new Node(name, stage);
+            c.state = state;
+            c.version = version;
+            c.reason = reason;
+            c.cmdId = cmdId;
+            c.previous = previous;
+            c.since = since;
+            c.installedAt = installedAt;
+            return c;
+        }
+
         public boolean terminal(boolean probation) {
             return FAILURES.contains(state) || state.equals("kept") || state.equals("skipped")
                     || state.equals("reverted") || (!probation && state.equals("installed"));
@@ -65,6 +79,8 @@ public final class Rollout {
 
     private final Plan plan;
     private final List<Node> nodes;
+    /** The nodes by name: every message the controller reads names one. */
+    private final Map<String, Node> byName = new HashMap<>();
     private final Path file;
     private String state = "running";
     private String reason = "";
@@ -74,6 +90,7 @@ public final class Rollout {
         this.plan = plan;
         this.nodes = nodes;
         this.file = file;
+        nodes.forEach(n -> byName.putIfAbsent(n.name, n));
     }
 
     /** A new rollout over {@code names} in that order: {@code canary} of them first, then batches of {@code batch}. */
@@ -95,7 +112,7 @@ public final class Rollout {
     }
 
     public Optional<Node> node(String name) {
-        return nodes.stream().filter(n -> n.name.equals(name)).findFirst();
+        return Optional.ofNullable(byName.get(name));
     }
 
     public String state() {
