@@ -75,6 +75,9 @@ public final class DeployController implements AutoCloseable {
     private final Consumer<Rollout.Node> changes;
     private final BlockingQueue<Arrived> inbox = new LinkedBlockingQueue<>();
     private final Map<String, Boolean> online = new HashMap<>();
+    /** Since when each node is known to be offline (its status said so, or nothing said otherwise). */
+    private final Map<String, Instant> offlineSince = new HashMap<>();
+    private Instant stageStarted;
     /** Nodes changed since the state file was last written, as they were at each change: told once it is written. */
     private final List<Rollout.Node> changed = new ArrayList<>();
     private final String prefix;
@@ -184,6 +187,7 @@ public final class DeployController implements AutoCloseable {
      */
     public String run() throws InterruptedException {
         rollout.save();
+        stageStarted = clock.instant();
         while (rollout.state().equals("running")) {
             Arrived a = inbox.poll(POLL.toMillis(), TimeUnit.MILLISECONDS);
             while (a != null) {
@@ -219,7 +223,13 @@ public final class DeployController implements AutoCloseable {
         }
         JsonNode body = json(a.payload());
         if (what.equals("status")) {
-            online.put(node, "online".equals(body.path("state").asText()));
+            boolean up = "online".equals(body.path("state").asText());
+            online.put(node, up);
+            if (up) {
+                offlineSince.remove(node);
+            } else {
+                offlineSince.putIfAbsent(node, clock.instant());
+            }
             return;
         }
         Optional<Rollout.Node> n = rollout.node(node);
@@ -369,6 +379,14 @@ public final class DeployController implements AutoCloseable {
                     && Duration.between(n.installedAt, now).compareTo(plan.probationWait()) > 0) {
                 set(n, "timeout", "no probation decision within " + plan.probationWait().toSeconds() + " s");
             }
+            if (!up && plan.offlineWait().isPresent() && beforeInstall(n)) {
+                Instant since = offlineSince.computeIfAbsent(n.name, k -> now);
+                Instant from = since.isAfter(stageStarted) ? since : stageStarted;
+                if (Duration.between(from, now).compareTo(plan.offlineWait().get()) > 0) {
+                    set(n, "timeout", "offline for more than " + plan.offlineWait().get().toSeconds()
+                            + " s of its stage (--offline-wait; last: " + n.state + ")");
+                }
+            }
             if (!n.terminal(probation) && !now.isBefore(plan.deadline())) {
                 set(n, "timeout", "not done by the deadline " + plan.deadline() + " (last: " + n.state + ")");
             }
@@ -382,12 +400,31 @@ public final class DeployController implements AutoCloseable {
         if (stageDone) {
             if (rollout.stage() >= rollout.lastStage()) {
                 rollout.end("done", rollout.failures() + " of " + rollout.nodes().size() + " failed");
+            } else if (!now.isBefore(plan.deadline())) {
+                expire();
             } else {
                 rollout.stage(rollout.stage() + 1);
+                stageStarted = now;
             }
             rollout.save();
             notifyChanged();
         }
+    }
+
+    /** The deadline passed with stages still to go: they are not started (their nodes would only time out). */
+    private void expire() {
+        String why = "deadline " + rollout.settings().deadline() + " passed before stage " + (rollout.stage() + 1);
+        for (Rollout.Node n : rollout.nodes()) {
+            if (n.state.equals("pending")) {
+                set(n, "skipped", why);
+            }
+        }
+        rollout.end("expired", why + "; " + rollout.failures() + " of " + rollout.nodes().size() + " failed");
+    }
+
+    private static boolean beforeInstall(Rollout.Node n) {
+        return n.state.equals("pending") || n.state.equals("waiting") || n.state.equals("sent")
+                || n.state.equals("receiving");
     }
 
     private void halt(Instant now) {

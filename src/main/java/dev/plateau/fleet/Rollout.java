@@ -26,8 +26,8 @@ import java.util.Optional;
  * <p>Node states: {@code pending} (not yet sent), {@code waiting} (offline; sent when it comes
  * back), {@code sent}, {@code receiving}, {@code installed} (active, probation running),
  * {@code kept}, and the failures {@code rejected}, {@code failed}, {@code rolled-back},
- * {@code timeout}; after a halt the untouched ones are {@code skipped}, and with rollback on halt
- * the installed ones {@code reverted}.
+ * {@code timeout}; after a halt, or when the deadline passed before their stage, the untouched
+ * ones are {@code skipped}, and with rollback on halt the installed ones {@code reverted}.
  */
 public final class Rollout {
     public static final List<String> FAILURES = List.of("rejected", "failed", "rolled-back", "timeout");
@@ -72,10 +72,15 @@ public final class Rollout {
         }
     }
 
-    /** The rollout's settings, fixed at its start. */
+    /**
+     * The rollout's settings, fixed at its start.
+     *
+     * @param offlineWait how long a node of the running stage may be offline before it counts as
+     *                    failed ({@code timeout}); empty: until the deadline
+     */
     public record Plan(String group, Path bundle, TransferOffer offer, String model, int version, int canary,
-                       int batch, int maxFailures, Duration probationWait, Instant deadline, boolean rollbackOnHalt,
-                       boolean probation, String clientId) {}
+                       int batch, int maxFailures, Duration probationWait, Optional<Duration> offlineWait,
+                       Instant deadline, boolean rollbackOnHalt, boolean probation, String clientId) {}
 
     private final Plan plan;
     private final List<Node> nodes;
@@ -156,6 +161,7 @@ public final class Rollout {
         o.put("batch", plan.batch());
         o.put("max_failures", plan.maxFailures());
         o.put("probation_wait_s", plan.probationWait().toSeconds());
+        plan.offlineWait().ifPresent(w -> o.put("offline_wait_s", w.toSeconds()));
         o.put("deadline", plan.deadline().toString());
         o.put("rollback_on_halt", plan.rollbackOnHalt());
         o.put("probation", plan.probation());
@@ -207,7 +213,10 @@ public final class Rollout {
         Plan plan = new Plan(o.path("group").asText(), Path.of(o.path("bundle").asText()),
                 TransferOffer.parse(o.get("offer")), o.path("model").asText(), o.path("version").asInt(),
                 o.path("canary").asInt(), o.path("batch").asInt(), o.path("max_failures").asInt(),
-                Duration.ofSeconds(o.path("probation_wait_s").asLong()), Instant.parse(o.path("deadline").asText()),
+                Duration.ofSeconds(o.path("probation_wait_s").asLong()),
+                o.has("offline_wait_s") ? Optional.of(Duration.ofSeconds(o.get("offline_wait_s").asLong()))
+                        : Optional.empty(),
+                Instant.parse(o.path("deadline").asText()),
                 o.path("rollback_on_halt").asBoolean(), o.path("probation").asBoolean(true),
                 o.path("client_id").asText());
         List<Node> nodes = new ArrayList<>();

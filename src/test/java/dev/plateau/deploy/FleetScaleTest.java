@@ -59,8 +59,8 @@ class FleetScaleTest {
     /** One rollout's outcome and figures. */
     private record Run(int exit, JsonNode summary, Rollout state, long wallMs, long peakRssKib, List<String> out) {}
 
-    private Run rollout(int devices, SimulatedFleet.Rates rates, int canary, int batch, int maxFailures, long seed)
-            throws Exception {
+    private Run rollout(int devices, SimulatedFleet.Rates rates, int canary, int batch, int maxFailures,
+                        int offlineWait, long seed) throws Exception {
         broker = Mosquitto.start(tmp, Fleets.freePort());
         SigningKey key = Fleets.fleetKey(tmp);
         TrustedKeys keys = TrustedKeys.load(tmp.resolve("keys"));
@@ -75,7 +75,8 @@ class FleetScaleTest {
         begin = System.nanoTime();
         ChildJvm controller = ChildJvm.start(CONTROLLER_JVM, Map.of(), PeakMemory.class.getName(), "fleet", "rollout",
                 "--broker", broker.uri(), "--group", GROUP, "--all", "--canary", Integer.toString(canary), "--batch",
-                Integer.toString(batch), "--max-failures", Integer.toString(maxFailures), "--probation-wait", "60",
+                Integer.toString(batch), "--max-failures", Integer.toString(maxFailures), "--offline-wait",
+                Integer.toString(offlineWait), "--probation-wait", "60",
                 "--deadline", "600", "--key", tmp.resolve("keys/fleet.key").toString(), "--state", state.toString(),
                 "--json", bundle.toString());
         assertTrue(controller.awaitOutputEnd(900), "controller still running: " + tail(controller.lines()));
@@ -87,13 +88,13 @@ class FleetScaleTest {
         long peak = out.stream().filter(l -> l.startsWith(PeakMemory.LINE)).findFirst()
                 .map(l -> Long.parseLong(l.substring(PeakMemory.LINE.length()))).orElse(-1L);
         Run run = new Run(exit, summary, Rollout.load(state), wallMs, peak, out);
-        System.out.printf("scale: devices=%d canary=%d batch=%d max-failures=%d rollout=%s failures=%d wall_ms=%d "
+        System.out.printf("scale: devices=%d canary=%d batch=%d max-failures=%d offline-wait=%d rollout=%s failures=%d wall_ms=%d "
                         + "run_ms=%d published=%d received=%d chunks=%d peak_rss_mib=%.0f; simulation: connect_ms=%d "
-                        + "threads=%d published=%d commands=%d%n", devices, canary, batch, maxFailures,
+                        + "threads=%d published=%d commands=%d; fates=%s%n", devices, canary, batch, maxFailures, offlineWait,
                 summary.path("rollout").asText(), summary.path("failures").asLong(), wallMs,
                 summary.path("ms").asLong(), summary.path("messages_published").asLong(),
                 summary.path("messages_received").asLong(), summary.path("chunks_sent").asLong(), peak / 1024.0,
-                connectMs, threads, fleet.published(), fleet.commands());
+                connectMs, threads, fleet.published(), fleet.commands(), counts(fleet.fates()));
         assertEquals(Map.of(), fleet.errors(), "the simulation itself went wrong");
         assertEquals(0, fleet.refused(), "every command the controller sent carried a good signature");
         assertTrue(!broker.log().contains("dropped"), broker.log());
@@ -105,8 +106,15 @@ class FleetScaleTest {
         return index < canary ? 0 : (canary == 0 ? 0 : 1) + (index - canary) / batch;
     }
 
+    /** What the rollout must count as failed: a failed deploy, a rollback, offline past --offline-wait. */
     private static boolean failing(Fate f) {
-        return f == Fate.DEPLOY_FAILS || f == Fate.ROLLS_BACK;
+        return f != Fate.HEALTHY;
+    }
+
+    private static Map<Fate, Long> counts(Map<String, Fate> fates) {
+        Map<Fate, Long> out = new java.util.EnumMap<>(Fate.class);
+        fates.values().forEach(f -> out.merge(f, 1L, Long::sum));
+        return out;
     }
 
     /** The rollout ended done, with exactly the fleet's failing devices failed, and the others kept on version 2. */
@@ -120,22 +128,28 @@ class FleetScaleTest {
         assertEquals(fates.size(), run.state().nodes().size(), "every device discovered");
         for (Rollout.Node n : run.state().nodes()) {
             Fate fate = fates.get(n.name);
-            String expected = switch (fate) {
-                case HEALTHY -> "kept";
-                case DEPLOY_FAILS -> "failed";
-                case ROLLS_BACK -> "rolled-back";
-                case OFFLINE -> "timeout";
-            };
-            assertEquals(expected, n.state, n.name + " (" + fate + "): " + n.reason);
+            assertEquals(expected(fate), n.state, n.name + " (" + fate + "): " + n.reason);
             assertEquals(fate == Fate.HEALTHY ? 2 : 1, fleet.active(n.name), n.name + " active version");
         }
     }
 
+    /** The state the rollout must end a node of this fate in. */
+    private static String expected(Fate fate) {
+        return switch (fate) {
+            case HEALTHY -> "kept";
+            case DEPLOY_FAILS -> "failed";
+            case ROLLS_BACK -> "rolled-back";
+            case OFFLINE -> "timeout";
+        };
+    }
+
     @Test
     void rollout_100SimulatedDevicesWithFailures_healthyOnesKeepItAndFailuresAreCounted() throws Exception {
-        Run run = rollout(100, new SimulatedFleet.Rates(0.03, 0.03, 0), 5, 25, 20, 7);
+        Run run = rollout(100, new SimulatedFleet.Rates(0.03, 0.03, 0.03), 5, 25, 20, 3, 7);
+        Map<Fate, Long> counts = counts(fleet.fates());
         long failing = fleet.fates().values().stream().filter(FleetScaleTest::failing).count();
-        assertTrue(failing > 0 && failing <= 20, "seed 7 gives some failures within --max-failures: " + failing);
+        assertTrue(counts.size() == Fate.values().length && failing <= 20,
+                "seed 7 gives every fate, the failures within --max-failures: " + counts);
         assertCompleted(run);
     }
 
@@ -144,7 +158,7 @@ class FleetScaleTest {
         int canary = 5;
         int batch = 20;
         int maxFailures = 2;
-        Run run = rollout(100, new SimulatedFleet.Rates(0.05, 0.05, 0), canary, batch, maxFailures, 11);
+        Run run = rollout(100, new SimulatedFleet.Rates(0.05, 0.05, 0), canary, batch, maxFailures, 3, 11);
         List<Fate> fates = List.copyOf(fleet.fates().values());
         List<String> names = List.copyOf(fleet.fates().keySet());
         int last = stage(fates.size() - 1, canary, batch);
@@ -171,8 +185,7 @@ class FleetScaleTest {
                 assertEquals(0, fleet.deploysReceived(n.name), n.name + " was sent nothing");
                 assertEquals(1, fleet.active(n.name), n.name);
             } else if (s < halt) {
-                assertEquals(failing(fates.get(i)) ? (fates.get(i) == Fate.ROLLS_BACK ? "rolled-back" : "failed")
-                        : "kept", n.state, n.name);
+                assertEquals(expected(fates.get(i)), n.state, n.name);
             }
         }
     }
@@ -180,7 +193,7 @@ class FleetScaleTest {
     @Test
     @Tag("slow")
     void rollout_1000SimulatedDevices_completesWithHealthyOnesKeptAndFailuresCounted() throws Exception {
-        Run run = rollout(1000, new SimulatedFleet.Rates(0.01, 0.01, 0), 10, 100, 50, 1000);
+        Run run = rollout(1000, new SimulatedFleet.Rates(0.01, 0.01, 0.01), 10, 100, 50, 5, 1000);
         assertCompleted(run);
     }
 
