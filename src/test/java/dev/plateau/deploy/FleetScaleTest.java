@@ -59,8 +59,12 @@ class FleetScaleTest {
     /** One rollout's outcome and figures. */
     private record Run(int exit, JsonNode summary, Rollout state, long wallMs, long peakRssKib, List<String> out) {}
 
-    private Run rollout(int devices, SimulatedFleet.Rates rates, int canary, int batch, int maxFailures,
-                        int offlineWait, long seed) throws Exception {
+    /**
+     * Starts mosquitto and {@code devices} simulated devices, then runs {@code plateau fleet
+     * rollout --all} with {@code options} (and --probation-wait 60 --deadline 600 unless given)
+     * in a child JVM to its end.
+     */
+    private Run rollout(int devices, SimulatedFleet.Rates rates, long seed, String... options) throws Exception {
         broker = Mosquitto.start(tmp, Fleets.freePort());
         SigningKey key = Fleets.fleetKey(tmp);
         TrustedKeys keys = TrustedKeys.load(tmp.resolve("keys"));
@@ -73,12 +77,17 @@ class FleetScaleTest {
         int threads = ManagementFactory.getThreadMXBean().getThreadCount();
         Path state = tmp.resolve("rollout.json");
         begin = System.nanoTime();
-        ChildJvm controller = ChildJvm.start(CONTROLLER_JVM, Map.of(), PeakMemory.class.getName(), "fleet", "rollout",
-                "--broker", broker.uri(), "--group", GROUP, "--all", "--canary", Integer.toString(canary), "--batch",
-                Integer.toString(batch), "--max-failures", Integer.toString(maxFailures), "--offline-wait",
-                Integer.toString(offlineWait), "--probation-wait", "60",
-                "--deadline", "600", "--key", tmp.resolve("keys/fleet.key").toString(), "--state", state.toString(),
-                "--json", bundle.toString());
+        List<String> args = new ArrayList<>(List.of("fleet", "rollout", "--broker", broker.uri(), "--group", GROUP,
+                "--all", "--key", tmp.resolve("keys/fleet.key").toString(), "--state", state.toString(), "--json"));
+        args.addAll(List.of(options));
+        for (String[] d : new String[][] {{"--probation-wait", "60"}, {"--deadline", "600"}}) {
+            if (!args.contains(d[0])) {
+                args.addAll(List.of(d));
+            }
+        }
+        args.add(bundle.toString());
+        ChildJvm controller = ChildJvm.start(CONTROLLER_JVM, Map.of(), PeakMemory.class.getName(),
+                args.toArray(String[]::new));
         assertTrue(controller.awaitOutputEnd(900), "controller still running: " + tail(controller.lines()));
         int exit = controller.process().waitFor();
         long wallMs = (System.nanoTime() - begin) / 1_000_000;
@@ -88,9 +97,9 @@ class FleetScaleTest {
         long peak = out.stream().filter(l -> l.startsWith(PeakMemory.LINE)).findFirst()
                 .map(l -> Long.parseLong(l.substring(PeakMemory.LINE.length()))).orElse(-1L);
         Run run = new Run(exit, summary, Rollout.load(state), wallMs, peak, out);
-        System.out.printf("scale: devices=%d canary=%d batch=%d max-failures=%d offline-wait=%d rollout=%s failures=%d wall_ms=%d "
+        System.out.printf("scale: devices=%d %s rollout=%s failures=%d wall_ms=%d "
                         + "run_ms=%d published=%d received=%d chunks=%d peak_rss_mib=%.0f; simulation: connect_ms=%d "
-                        + "threads=%d published=%d commands=%d; fates=%s%n", devices, canary, batch, maxFailures, offlineWait,
+                        + "threads=%d published=%d commands=%d; fates=%s%n", devices, String.join(" ", options),
                 summary.path("rollout").asText(), summary.path("failures").asLong(), wallMs,
                 summary.path("ms").asLong(), summary.path("messages_published").asLong(),
                 summary.path("messages_received").asLong(), summary.path("chunks_sent").asLong(), peak / 1024.0,
@@ -145,7 +154,8 @@ class FleetScaleTest {
 
     @Test
     void rollout_100SimulatedDevicesWithFailures_healthyOnesKeepItAndFailuresAreCounted() throws Exception {
-        Run run = rollout(100, new SimulatedFleet.Rates(0.03, 0.03, 0.03), 5, 25, 20, 3, 7);
+        Run run = rollout(100, new SimulatedFleet.Rates(0.03, 0.03, 0.03), 7, "--canary", "5", "--batch", "25",
+                "--max-failures", "20", "--offline-wait", "3");
         Map<Fate, Long> counts = counts(fleet.fates());
         long failing = fleet.fates().values().stream().filter(FleetScaleTest::failing).count();
         assertTrue(counts.size() == Fate.values().length && failing <= 20,
@@ -158,7 +168,8 @@ class FleetScaleTest {
         int canary = 5;
         int batch = 20;
         int maxFailures = 2;
-        Run run = rollout(100, new SimulatedFleet.Rates(0.05, 0.05, 0), canary, batch, maxFailures, 3, 11);
+        Run run = rollout(100, new SimulatedFleet.Rates(0.05, 0.05, 0), 11, "--canary", Integer.toString(canary),
+                "--batch", Integer.toString(batch), "--max-failures", Integer.toString(maxFailures));
         List<Fate> fates = List.copyOf(fleet.fates().values());
         List<String> names = List.copyOf(fleet.fates().keySet());
         int last = stage(fates.size() - 1, canary, batch);
@@ -191,9 +202,32 @@ class FleetScaleTest {
     }
 
     @Test
+    void rollout_offlineCanaryWithoutOfflineWait_holdsItsStageUntilTheDeadlineThenExpiresSendingNoMore()
+            throws Exception {
+        int canary = 4;
+        Run run = rollout(20, new SimulatedFleet.Rates(0, 0, 0.25), 5, "--canary", Integer.toString(canary),
+                "--batch", "8", "--max-failures", "100", "--deadline", "12");
+        List<Fate> fates = List.copyOf(fleet.fates().values());
+        assertTrue(fates.subList(0, canary).contains(Fate.OFFLINE), "seed 5 has an offline canary: " + fates);
+        assertEquals("expired", run.state().state(), run.state().reason());
+        assertTrue(run.state().reason().startsWith("deadline "), run.state().reason());
+        assertEquals(3, run.exit());
+        for (int i = 0; i < fates.size(); i++) {
+            Rollout.Node n = run.state().nodes().get(i);
+            if (i < canary) {
+                assertEquals(fates.get(i) == Fate.OFFLINE ? "timeout" : "kept", n.state, n.name + ": " + n.reason);
+            } else {
+                assertEquals("skipped", n.state, n.name);
+                assertEquals(0, fleet.deploysReceived(n.name), n.name + " was sent nothing");
+            }
+        }
+    }
+
+    @Test
     @Tag("slow")
     void rollout_1000SimulatedDevices_completesWithHealthyOnesKeptAndFailuresCounted() throws Exception {
-        Run run = rollout(1000, new SimulatedFleet.Rates(0.01, 0.01, 0.01), 10, 100, 50, 5, 1000);
+        Run run = rollout(1000, new SimulatedFleet.Rates(0.01, 0.01, 0.01), 1000, "--canary", "10", "--batch", "100",
+                "--max-failures", "50", "--offline-wait", "5");
         assertCompleted(run);
     }
 
