@@ -65,7 +65,7 @@ class FleetScaleTest {
      * in a child JVM to its end.
      */
     private Run rollout(int devices, SimulatedFleet.Rates rates, long seed, String... options) throws Exception {
-        broker = Mosquitto.start(tmp, Fleets.freePort());
+        broker = Mosquitto.start(tmp, Fleets.freePort(), "sys_interval 1\n");
         SigningKey key = Fleets.fleetKey(tmp);
         TrustedKeys keys = TrustedKeys.load(tmp.resolve("keys"));
         Path bundle = Fleets.bundle(tmp, "v2", 2, 1f, key, PADDING);
@@ -75,6 +75,7 @@ class FleetScaleTest {
                 Duration.ofMinutes(5)), keys, keys);
         long connectMs = (System.nanoTime() - begin) / 1_000_000;
         int threads = ManagementFactory.getThreadMXBean().getThreadCount();
+        String threadKinds = threadKinds();
         Path state = tmp.resolve("rollout.json");
         begin = System.nanoTime();
         List<String> args = new ArrayList<>(List.of("fleet", "rollout", "--broker", broker.uri(), "--group", GROUP,
@@ -97,17 +98,118 @@ class FleetScaleTest {
         long peak = out.stream().filter(l -> l.startsWith(PeakMemory.LINE)).findFirst()
                 .map(l -> Long.parseLong(l.substring(PeakMemory.LINE.length()))).orElse(-1L);
         Run run = new Run(exit, summary, Rollout.load(state), wallMs, peak, out);
+        Broker b = broker(broker.uri(), broker.pid());
         System.out.printf("scale: devices=%d %s rollout=%s failures=%d wall_ms=%d "
                         + "run_ms=%d published=%d received=%d chunks=%d peak_rss_mib=%.0f; simulation: connect_ms=%d "
-                        + "threads=%d published=%d commands=%d; fates=%s%n", devices, String.join(" ", options),
+                        + "threads=%d (%s) published=%d commands=%d peak_rss_mib=%.0f; fates=%s; broker: %s%n", devices,
+                String.join(" ", options),
                 summary.path("rollout").asText(), summary.path("failures").asLong(), wallMs,
                 summary.path("ms").asLong(), summary.path("messages_published").asLong(),
                 summary.path("messages_received").asLong(), summary.path("chunks_sent").asLong(), peak / 1024.0,
-                connectMs, threads, fleet.published(), fleet.commands(), counts(fleet.fates()));
+                connectMs, threads, threadKinds, fleet.published(), fleet.commands(), ownPeakKib() / 1024.0,
+                counts(fleet.fates()), b);
         assertEquals(Map.of(), fleet.errors(), "the simulation itself went wrong");
         assertEquals(0, fleet.refused(), "every command the controller sent carried a good signature");
         assertTrue(!broker.log().contains("dropped"), broker.log());
         return run;
+    }
+
+    /** What the broker says at the end: its $SYS totals, its peak RSS, and the group's retained messages. */
+    private record Broker(Map<String, String> sys, long peakRssKib, Map<String, long[]> retained) {
+        @Override
+        public String toString() {
+            StringBuilder b = new StringBuilder(String.format("peak_rss_mib=%.1f", peakRssKib / 1024.0));
+            sys.forEach((k, v) -> b.append(' ').append(k.substring("$SYS/broker/".length()).replace(' ', '_'))
+                    .append('=').append(v));
+            retained.forEach((k, v) -> b.append(" retained_").append(k).append("=").append(v[0]).append(" msgs/")
+                    .append(v[1]).append(" bytes"));
+            return b.toString();
+        }
+    }
+
+    private static final List<String> SYS = List.of("$SYS/broker/messages/received", "$SYS/broker/messages/sent",
+            "$SYS/broker/publish/messages/received", "$SYS/broker/publish/messages/sent",
+            "$SYS/broker/bytes/received", "$SYS/broker/bytes/sent", "$SYS/broker/clients/maximum",
+            "$SYS/broker/retained messages/count", "$SYS/broker/heap/maximum");
+
+    /** Listens for the $SYS figures (published every second here) and the group's retained status and deploy state. */
+    private static Broker broker(String uri, long pid) throws Exception {
+        Map<String, String> sys = new java.util.TreeMap<>();
+        Map<String, long[]> retained = new java.util.TreeMap<>();
+        org.eclipse.paho.mqttv5.client.MqttClient c = new org.eclipse.paho.mqttv5.client.MqttClient(uri,
+                "scale-figures", new org.eclipse.paho.mqttv5.client.persist.MemoryPersistence());
+        c.connect();
+        try {
+            c.subscribe(new String[] {"$SYS/broker/#", "plateau/v1/" + GROUP + "/+/status",
+                "plateau/v1/" + GROUP + "/+/deploy"}, new int[] {0, 0, 0});
+            long end = System.nanoTime() + Duration.ofMillis(2500).toNanos();
+            c.setCallback(new org.eclipse.paho.mqttv5.client.MqttCallback() {
+                @Override
+                public void messageArrived(String topic, org.eclipse.paho.mqttv5.common.MqttMessage m) {
+                    if (topic.startsWith("$SYS/")) {
+                        if (SYS.contains(topic)) {
+                            synchronized (sys) {
+                                sys.put(topic, new String(m.getPayload(), java.nio.charset.StandardCharsets.UTF_8));
+                            }
+                        }
+                    } else if (m.isRetained()) {
+                        synchronized (retained) {
+                            long[] r = retained.computeIfAbsent(topic.substring(topic.lastIndexOf('/') + 1),
+                                    k -> new long[2]);
+                            r[0]++;
+                            r[1] += m.getPayload().length;
+                        }
+                    }
+                }
+
+                @Override
+                public void disconnected(org.eclipse.paho.mqttv5.client.MqttDisconnectResponse r) {}
+
+                @Override
+                public void mqttErrorOccurred(org.eclipse.paho.mqttv5.common.MqttException e) {}
+
+                @Override
+                public void deliveryComplete(org.eclipse.paho.mqttv5.client.IMqttToken t) {}
+
+                @Override
+                public void connectComplete(boolean reconnect, String serverURI) {}
+
+                @Override
+                public void authPacketArrived(int reasonCode,
+                                              org.eclipse.paho.mqttv5.common.packet.MqttProperties p) {}
+            });
+            Thread.sleep(Math.max(0, (end - System.nanoTime()) / 1_000_000));
+        } finally {
+            c.disconnect();
+            c.close();
+        }
+        synchronized (sys) {
+            synchronized (retained) {
+                return new Broker(Map.copyOf(sys), peakKib(Path.of("/proc/" + pid + "/status")), Map.copyOf(retained));
+            }
+        }
+    }
+
+    private static long ownPeakKib() throws java.io.IOException {
+        return peakKib(Path.of("/proc/self/status"));
+    }
+
+    private static long peakKib(Path status) throws java.io.IOException {
+        for (String line : java.nio.file.Files.readAllLines(status)) {
+            if (line.startsWith("VmHWM:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        return -1;
+    }
+
+    /** This JVM's threads by name, digits dropped, the most common first: where the simulation's threads go. */
+    private static String threadKinds() {
+        Map<String, Long> kinds = new java.util.HashMap<>();
+        Thread.getAllStackTraces().keySet().forEach(t -> kinds.merge(t.getName().replaceAll("[0-9]+", "N")
+                .replaceAll("\\[.*", ""), 1L, Long::sum));
+        return kinds.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(5)
+                .map(e -> e.getKey() + "=" + e.getValue()).collect(java.util.stream.Collectors.joining(", "));
     }
 
     /** The stage of each node as the rollout plans it: {@code canary} first, then batches of {@code batch}. */
