@@ -140,8 +140,6 @@ class FleetScaleTest {
                 "scale-figures", new org.eclipse.paho.mqttv5.client.persist.MemoryPersistence());
         c.connect();
         try {
-            c.subscribe(new String[] {"$SYS/broker/#", "plateau/v1/" + GROUP + "/+/status",
-                "plateau/v1/" + GROUP + "/+/deploy"}, new int[] {0, 0, 0});
             long end = System.nanoTime() + Duration.ofMillis(2500).toNanos();
             c.setCallback(new org.eclipse.paho.mqttv5.client.MqttCallback() {
                 @Override
@@ -178,6 +176,8 @@ class FleetScaleTest {
                 public void authPacketArrived(int reasonCode,
                                               org.eclipse.paho.mqttv5.common.packet.MqttProperties p) {}
             });
+            c.subscribe(new String[] {"$SYS/broker/#", "plateau/v1/" + GROUP + "/+/status",
+                "plateau/v1/" + GROUP + "/+/deploy"}, new int[] {0, 0, 0});
             Thread.sleep(Math.max(0, (end - System.nanoTime()) / 1_000_000));
         } finally {
             c.disconnect();
