@@ -84,7 +84,7 @@ final class FleetDeploy {
         public Integer call() throws Exception {
             Path zip = archive(bundle, null);
             Rollout.Plan plan = plan(connection.group, zip, 0, Integer.MAX_VALUE, Integer.MAX_VALUE, Duration.ZERO,
-                    common.deadlineSeconds, false, false);
+                    Optional.empty(), common.deadlineSeconds, false, false);
             List<String> nodes = nodes(connection, targets);
             Rollout rollout = Rollout.plan(plan, nodes, null);
             run(rollout, connection, common);
@@ -117,6 +117,11 @@ final class FleetDeploy {
                 description = "seconds an installed node may take to end probation (default: ${DEFAULT-VALUE})")
         long probationWait;
 
+        @Option(names = "--offline-wait", paramLabel = "S",
+                description = "seconds a node of the running stage may be offline before it counts as failed "
+                        + "(default: until --deadline)")
+        Long offlineWait;
+
         @Option(names = "--state", paramLabel = "FILE", description = "where the rollout's state is kept (durably)")
         Path state;
 
@@ -135,15 +140,18 @@ final class FleetDeploy {
                 if (bundle == null) {
                     throw new IllegalArgumentException("BUNDLE: required unless --resume FILE");
                 }
-                if (canary < 0 || batch < 1 || maxFailures < 0 || probationWait < 1) {
+                if (canary < 0 || batch < 1 || maxFailures < 0 || probationWait < 1
+                        || (offlineWait != null && offlineWait < 1)) {
                     throw new IllegalArgumentException("expected --canary 0 or more, --batch 1 or more, "
-                            + "--max-failures 0 or more, --probation-wait 1 or more; found " + canary + ", " + batch
-                            + ", " + maxFailures + ", " + probationWait);
+                            + "--max-failures 0 or more, --probation-wait 1 or more, --offline-wait 1 or more; found "
+                            + canary + ", " + batch + ", " + maxFailures + ", " + probationWait + ", "
+                            + (offlineWait == null ? "none" : offlineWait));
                 }
                 Path file = state != null ? state : Files.createTempFile("plateau-rollout-", ".json");
                 Path zip = archive(bundle, file.resolveSibling(file.getFileName() + ".bundle.zip"));
                 Rollout.Plan plan = plan(connection.group, zip, canary, batch, maxFailures,
-                        Duration.ofSeconds(probationWait), common.deadlineSeconds, rollbackOnHalt, true);
+                        Duration.ofSeconds(probationWait), Optional.ofNullable(offlineWait).map(Duration::ofSeconds),
+                        common.deadlineSeconds, rollbackOnHalt, true);
                 List<String> nodes = nodes(connection, targets == null ? allTargets() : targets);
                 rollout = Rollout.plan(plan, nodes, file);
                 System.err.println("rollout state in " + file + " (resume with --resume " + file + ")");
@@ -217,12 +225,14 @@ final class FleetDeploy {
     }
 
     private static Rollout.Plan plan(String group, Path zip, int canary, int batch, int maxFailures,
-                                     Duration probationWait, long deadlineSeconds, boolean rollbackOnHalt,
+                                     Duration probationWait, Optional<Duration> offlineWait, long deadlineSeconds,
+                                     boolean rollbackOnHalt,
                                      boolean probation) throws IOException {
         JsonNode manifest = manifest(zip);
         TransferOffer offer = TransferOffer.of(zip, "b", TransferOffer.chunkSizeFor(Files.size(zip)));
         return new Rollout.Plan(group, zip, offer, manifest.path("name").asText(), manifest.path("version").asInt(),
-                canary, batch, maxFailures, probationWait, Instant.now().plusSeconds(deadlineSeconds), rollbackOnHalt,
+                canary, batch, maxFailures, probationWait, offlineWait, Instant.now().plusSeconds(deadlineSeconds),
+                rollbackOnHalt,
                 probation, "plateau-rollout-" + UUID.randomUUID());
     }
 

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,8 +26,8 @@ import java.util.Optional;
  * <p>Node states: {@code pending} (not yet sent), {@code waiting} (offline; sent when it comes
  * back), {@code sent}, {@code receiving}, {@code installed} (active, probation running),
  * {@code kept}, and the failures {@code rejected}, {@code failed}, {@code rolled-back},
- * {@code timeout}; after a halt the untouched ones are {@code skipped}, and with rollback on halt
- * the installed ones {@code reverted}.
+ * {@code timeout}; after a halt, or when the deadline passed before their stage, the untouched
+ * ones are {@code skipped}, and with rollback on halt the installed ones {@code reverted}.
  */
 public final class Rollout {
     public static final List<String> FAILURES = List.of("rejected", "failed", "rolled-back", "timeout");
@@ -48,6 +49,19 @@ public final class Rollout {
             this.stage = stage;
         }
 
+        /** This node as it is now, apart from later changes. */
+        Node copy() {
+            Node c = new Node(name, stage);
+            c.state = state;
+            c.version = version;
+            c.reason = reason;
+            c.cmdId = cmdId;
+            c.previous = previous;
+            c.since = since;
+            c.installedAt = installedAt;
+            return c;
+        }
+
         public boolean terminal(boolean probation) {
             return FAILURES.contains(state) || state.equals("kept") || state.equals("skipped")
                     || state.equals("reverted") || (!probation && state.equals("installed"));
@@ -58,13 +72,20 @@ public final class Rollout {
         }
     }
 
-    /** The rollout's settings, fixed at its start. */
+    /**
+     * The rollout's settings, fixed at its start.
+     *
+     * @param offlineWait how long a node of the running stage may be offline before it counts as
+     *                    failed ({@code timeout}); empty: until the deadline
+     */
     public record Plan(String group, Path bundle, TransferOffer offer, String model, int version, int canary,
-                       int batch, int maxFailures, Duration probationWait, Instant deadline, boolean rollbackOnHalt,
-                       boolean probation, String clientId) {}
+                       int batch, int maxFailures, Duration probationWait, Optional<Duration> offlineWait,
+                       Instant deadline, boolean rollbackOnHalt, boolean probation, String clientId) {}
 
     private final Plan plan;
     private final List<Node> nodes;
+    /** The nodes by name: every message the controller reads names one. */
+    private final Map<String, Node> byName = new HashMap<>();
     private final Path file;
     private String state = "running";
     private String reason = "";
@@ -74,6 +95,7 @@ public final class Rollout {
         this.plan = plan;
         this.nodes = nodes;
         this.file = file;
+        nodes.forEach(n -> byName.putIfAbsent(n.name, n));
     }
 
     /** A new rollout over {@code names} in that order: {@code canary} of them first, then batches of {@code batch}. */
@@ -95,7 +117,7 @@ public final class Rollout {
     }
 
     public Optional<Node> node(String name) {
-        return nodes.stream().filter(n -> n.name.equals(name)).findFirst();
+        return Optional.ofNullable(byName.get(name));
     }
 
     public String state() {
@@ -139,6 +161,7 @@ public final class Rollout {
         o.put("batch", plan.batch());
         o.put("max_failures", plan.maxFailures());
         o.put("probation_wait_s", plan.probationWait().toSeconds());
+        plan.offlineWait().ifPresent(w -> o.put("offline_wait_s", w.toSeconds()));
         o.put("deadline", plan.deadline().toString());
         o.put("rollback_on_halt", plan.rollbackOnHalt());
         o.put("probation", plan.probation());
@@ -190,7 +213,10 @@ public final class Rollout {
         Plan plan = new Plan(o.path("group").asText(), Path.of(o.path("bundle").asText()),
                 TransferOffer.parse(o.get("offer")), o.path("model").asText(), o.path("version").asInt(),
                 o.path("canary").asInt(), o.path("batch").asInt(), o.path("max_failures").asInt(),
-                Duration.ofSeconds(o.path("probation_wait_s").asLong()), Instant.parse(o.path("deadline").asText()),
+                Duration.ofSeconds(o.path("probation_wait_s").asLong()),
+                o.has("offline_wait_s") ? Optional.of(Duration.ofSeconds(o.get("offline_wait_s").asLong()))
+                        : Optional.empty(),
+                Instant.parse(o.path("deadline").asText()),
                 o.path("rollback_on_halt").asBoolean(), o.path("probation").asBoolean(true),
                 o.path("client_id").asText());
         List<Node> nodes = new ArrayList<>();

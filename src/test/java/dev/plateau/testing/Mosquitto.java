@@ -23,17 +23,22 @@ public final class Mosquitto implements AutoCloseable {
     public final int port;
     private Process process;
 
-    private Mosquitto(Path dir, int port) throws IOException {
+    private Mosquitto(Path dir, int port, String extra) throws IOException {
         this.port = port;
         this.conf = Files.writeString(dir.resolve("mosquitto-" + port + ".conf"),
-                "listener " + port + " 127.0.0.1\nallow_anonymous true\npersistence false\n");
+                "listener " + port + " 127.0.0.1\nallow_anonymous true\npersistence false\n" + extra);
         this.log = dir.resolve("mosquitto-" + port + ".log");
     }
 
     /** Starts a broker on {@code port}, its configuration and log in {@code dir}. */
     public static Mosquitto start(Path dir, int port) throws Exception {
+        return start(dir, port, "");
+    }
+
+    /** As {@link #start(Path, int)}, with {@code extra} lines appended to its configuration. */
+    public static Mosquitto start(Path dir, int port, String extra) throws Exception {
         assumeTrue(installed(), "mosquitto not installed");
-        Mosquitto m = new Mosquitto(dir, port);
+        Mosquitto m = new Mosquitto(dir, port, extra);
         m.start();
         return m;
     }
@@ -79,6 +84,10 @@ public final class Mosquitto implements AutoCloseable {
     public void freeze() throws IOException, InterruptedException {
         Process stop = new ProcessBuilder("kill", "-STOP", Long.toString(process.pid())).inheritIO().start();
         assertTrue(stop.waitFor(10, TimeUnit.SECONDS) && stop.exitValue() == 0, "kill -STOP failed");
+    }
+
+    public long pid() {
+        return process.pid();
     }
 
     public String log() throws IOException {
