@@ -10,13 +10,16 @@ import java.awt.image.DataBuffer;
 import java.awt.image.DataBufferByte;
 import java.awt.image.Raster;
 import java.awt.image.SampleModel;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.Iterator;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
 import javax.imageio.ImageTypeSpecifier;
+import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.ImageInputStreamImpl;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
  * The images {@link PngDecoder} does not take (JPEG above all, and the rarer PNGs) through the
@@ -66,11 +69,16 @@ final class ImageIoDecoder implements Preprocessor.Pixels {
      * @param target  the model's input size, for the refusal
      */
     void decode(String name, byte[] bytes, int maxSide, String target) throws InputRejectedException {
-        stream.use(bytes);
+        // JPEGs (FF D8) through the stream over the bytes and the kept reader; the rest as ImageIO
+        // streams them: the PNG reader failed on a large PNG's header read through the former
+        // (BadInputSoakTest), and PNGs that come here are the rare ones.
+        boolean jpeg = bytes.length > 2 && (bytes[0] & 0xff) == 0xff && (bytes[1] & 0xff) == 0xd8;
+        ImageInputStream in = jpeg ? stream : new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes));
+        stream.use(jpeg ? bytes : null);
         try {
-            ImageReader r = reader(name);
+            ImageReader r = reader(name, in);
             try {
-                r.setInput(stream, true, true);
+                r.setInput(in, true, true);
                 int w = r.getWidth(0);
                 int h = r.getHeight(0);
                 if (w < 1 || h < 1 || w > maxSide || h > maxSide) {
@@ -88,13 +96,20 @@ final class ImageIoDecoder implements Preprocessor.Pixels {
                 }
                 image = r.read(0, param);
             } finally {
-                // The reader stays for the next frame; the bytes do not.
+                // A JPEG reader stays for the next frame; the bytes do not.
                 r.setInput(null);
                 stream.use(null);
+                if (!jpeg || !keeps(r)) {
+                    dropReader();
+                }
+                if (!jpeg) {
+                    in.close();
+                }
             }
         } catch (IOException | RuntimeException e) {
             // A reader left half-way through a broken file is not trusted with the next one.
             dropReader();
+            image = null;
             // The JDK's decoders say what is wrong in words of their own; escaped all the same.
             throw new InputRejectedException(Reason.UNREADABLE, name + ": unreadable image: "
                     + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + InputNames.escape(
@@ -103,12 +118,15 @@ final class ImageIoDecoder implements Preprocessor.Pixels {
         view(image);
     }
 
-    /** The kept reader when the bytes are of its format, else a new one for their format. */
-    private ImageReader reader(String name) throws IOException, InputRejectedException {
-        if (reader != null && reader.getOriginatingProvider().canDecodeInput(stream)) {
+    /**
+     * The kept reader when the bytes are of its format, else a new one for their format. Only a
+     * JPEG reader is kept.
+     */
+    private ImageReader reader(String name, ImageInputStream in) throws IOException, InputRejectedException {
+        if (reader != null && reader.getOriginatingProvider().canDecodeInput(in)) {
             return reader;
         }
-        Iterator<ImageReader> readers = ImageIO.getImageReaders(stream);
+        Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
         if (!readers.hasNext()) {
             throw new InputRejectedException(Reason.UNSUPPORTED_FORMAT, name
                     + ": not an image format this runtime reads (expected PNG or JPEG)");
@@ -118,11 +136,14 @@ final class ImageIoDecoder implements Preprocessor.Pixels {
         return reader;
     }
 
+    private boolean keeps(ImageReader r) {
+        return java.util.Arrays.asList(r.getOriginatingProvider().getFormatNames()).contains("jpeg");
+    }
+
     private void dropReader() {
         if (reader != null) {
             reader.dispose();
             reader = null;
-            image = null;
         }
     }
 
