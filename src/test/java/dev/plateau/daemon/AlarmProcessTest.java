@@ -94,8 +94,8 @@ class AlarmProcessTest {
             t = DeckWindows.feed(tmp.resolve("inbox"), healthy, t);
             t = DeckWindows.feed(tmp.resolve("inbox"), damaged.subList(0, 18), t);
             await(() -> state().equals("raised"), 60, first);
-            assertEquals(List.of("plateau_alarm_raised{model=\"bridge-vibration\",source=\"deck\"} 1.0"),
-                    Scrape.lines(first, "plateau_alarm_raised{"));
+            List<String> raised = List.of("plateau_alarm_raised{model=\"bridge-vibration\",source=\"deck\"} 1.0");
+            assertEquals(raised, Scrape.await(first, "plateau_alarm_raised{", raised, 5));
             // Killed at once, with damaged windows still coming in.
             first.signal("KILL");
             assertTrue(first.process().waitFor(30, TimeUnit.SECONDS));

@@ -81,13 +81,8 @@ class DriftProcessTest {
         try {
             assertTrue(child.awaitLine("plateau ready", 60), "not ready: " + child.lines());
             assertTrue(child.awaitLine("drift-detected model=fashion", 90), "no drift: " + tail(child.lines()));
-            // The log line comes a moment before the state health and metrics read.
-            List<String> gauge = Scrape.lines(child, "plateau_drift_detected{");
-            for (int i = 0; i < 50 && !gauge.toString().endsWith(" 1.0]"); i++) {
-                Thread.sleep(100);
-                gauge = Scrape.lines(child, "plateau_drift_detected{");
-            }
-            assertEquals(List.of("plateau_drift_detected{model=\"fashion-cnn\"} 1.0"), gauge);
+            List<String> detected = List.of("plateau_drift_detected{model=\"fashion-cnn\"} 1.0");
+            assertEquals(detected, Scrape.await(child, "plateau_drift_detected{", detected, 5));
             child.signal("TERM");
             assertTrue(child.process().waitFor(40, TimeUnit.SECONDS), "did not stop: " + tail(child.lines()));
         } finally {

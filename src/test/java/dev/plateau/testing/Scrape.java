@@ -26,4 +26,19 @@ public final class Scrape {
         assertEquals(200, r.statusCode(), r.body());
         return r.body().lines().filter(l -> l.startsWith(family)).toList();
     }
+
+    /**
+     * The lines of {@code family} once they are {@code expected}, or as they are after {@code
+     * seconds}: a state the daemon logs or writes to disk reaches its metrics a moment later.
+     */
+    public static List<String> await(ChildJvm child, String family, List<String> expected, int seconds)
+            throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        List<String> lines = lines(child, family);
+        while (!lines.equals(expected) && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            lines = lines(child, family);
+        }
+        return lines;
+    }
 }
