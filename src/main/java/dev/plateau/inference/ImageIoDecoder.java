@@ -23,9 +23,9 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
  * The images {@link PngDecoder} does not take (JPEG above all, and the rarer PNGs) through the
- * JDK's ImageIO, with what a camera's stream of same-sized frames can keep between calls: the
- * reader, the stream over the bytes (no copy of the file), and the decoded image, which the
- * reader writes into again. Pixels of 8-bit gray and RGB rasters are read from the raster's
+ * JDK's ImageIO. For JPEGs it keeps what a camera's stream of same-sized frames can keep between
+ * calls: the reader, the stream over the bytes (no copy of the file), and the decoded image,
+ * which the reader writes into again. Pixels of 8-bit gray and RGB rasters are read from the raster's
  * bytes; others (16-bit gray, palettes, CMYK) through the colour model, more slowly.
  *
  * <p>Kept state makes an instance serve one caller at a time, as its {@link Preprocessor}.
@@ -34,7 +34,7 @@ final class ImageIoDecoder implements Preprocessor.Pixels {
     private final int planes;
     private final long pixelBudgetBytes;
     private final Bytes stream = new Bytes();
-    private ImageReader reader;
+    private ImageReader jpegReader;
     private BufferedImage image;
 
     // The decoded image's pixels: straight from the bytes when `direct`, else through the image.
@@ -70,13 +70,15 @@ final class ImageIoDecoder implements Preprocessor.Pixels {
      */
     void decode(String name, byte[] bytes, int maxSide, String target) throws InputRejectedException {
         // JPEGs (FF D8) through the stream over the bytes and the kept reader; the rest as ImageIO
-        // streams them: the PNG reader failed on a large PNG's header read through the former
-        // (BadInputSoakTest), and PNGs that come here are the rare ones.
+        // streams them, with a reader of their own: the PNG reader failed on a large PNG's header
+        // read through the former (BadInputSoakTest), and PNGs that come here are the rare ones.
         boolean jpeg = bytes.length > 2 && (bytes[0] & 0xff) == 0xff && (bytes[1] & 0xff) == 0xd8;
+        if (jpeg) {
+            stream.use(bytes);
+        }
         ImageInputStream in = jpeg ? stream : new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes));
-        stream.use(jpeg ? bytes : null);
         try {
-            ImageReader r = reader(name, in);
+            ImageReader r = jpeg ? jpegReader() : reader(name, in);
             try {
                 r.setInput(in, true, true);
                 int w = r.getWidth(0);
@@ -85,31 +87,34 @@ final class ImageIoDecoder implements Preprocessor.Pixels {
                     throw new InputRejectedException(Reason.WRONG_SIZE, name + ": image is " + w + "x" + h
                             + ", expected sides of 1.." + maxSide + " pixels (resized to " + target + ")");
                 }
+                // The type the reader makes unless given a destination (null when it cannot tell).
+                Iterator<ImageTypeSpecifier> types = r.getImageTypes(0);
+                ImageTypeSpecifier type = types.hasNext() ? types.next() : null;
                 ImageReadParam param = r.getDefaultReadParam();
-                int step = subsampling(w, h, bytesPerPixel(r));
+                int step = subsampling(w, h, bytesPerPixel(type));
                 if (step > 1) {
                     param.setSourceSubsampling(step, step, 0, 0);
                 }
-                BufferedImage into = reusable(r, (w + step - 1) / step, (h + step - 1) / step);
-                if (into != null) {
-                    param.setDestination(into);
+                if (reusable(type, (w + step - 1) / step, (h + step - 1) / step)) {
+                    param.setDestination(image);
                 }
                 image = r.read(0, param);
             } finally {
-                // A JPEG reader stays for the next frame; the bytes do not.
+                // The kept JPEG reader stays for the next frame; the bytes do not.
                 r.setInput(null);
-                stream.use(null);
-                if (!jpeg || !keeps(r)) {
-                    dropReader();
-                }
-                if (!jpeg) {
+                if (jpeg) {
+                    stream.use(null);
+                } else {
+                    r.dispose();
                     in.close();
                 }
             }
         } catch (IOException | RuntimeException e) {
-            // A reader left half-way through a broken file is not trusted with the next one.
-            dropReader();
-            image = null;
+            if (jpeg && jpegReader != null) {
+                // A reader left half-way through a broken file is not trusted with the next one.
+                jpegReader.dispose();
+                jpegReader = null;
+            }
             // The JDK's decoders say what is wrong in words of their own; escaped all the same.
             throw new InputRejectedException(Reason.UNREADABLE, name + ": unreadable image: "
                     + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + InputNames.escape(
@@ -118,48 +123,28 @@ final class ImageIoDecoder implements Preprocessor.Pixels {
         view(image);
     }
 
-    /**
-     * The kept reader when the bytes are of its format, else a new one for their format. Only a
-     * JPEG reader is kept.
-     */
-    private ImageReader reader(String name, ImageInputStream in) throws IOException, InputRejectedException {
-        if (reader != null && reader.getOriginatingProvider().canDecodeInput(in)) {
-            return reader;
+    private ImageReader jpegReader() {
+        if (jpegReader == null) {
+            jpegReader = ImageIO.getImageReadersByFormatName("jpeg").next();
         }
+        return jpegReader;
+    }
+
+    /** A new reader for the format of {@code in}; the caller disposes of it. */
+    private static ImageReader reader(String name, ImageInputStream in) throws IOException, InputRejectedException {
         Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
         if (!readers.hasNext()) {
             throw new InputRejectedException(Reason.UNSUPPORTED_FORMAT, name
                     + ": not an image format this runtime reads (expected PNG or JPEG)");
         }
-        dropReader();
-        reader = readers.next();
-        return reader;
+        return readers.next();
     }
 
-    private boolean keeps(ImageReader r) {
-        return java.util.Arrays.asList(r.getOriginatingProvider().getFormatNames()).contains("jpeg");
-    }
-
-    private void dropReader() {
-        if (reader != null) {
-            reader.dispose();
-            reader = null;
-        }
-    }
-
-    /** The last decoded image when the reader can write a {@code w x h} image of its type into it. */
-    private BufferedImage reusable(ImageReader r, int w, int h) throws IOException {
-        if (image == null || image.getWidth() != w || image.getHeight() != h) {
-            return null;
-        }
-        Iterator<ImageTypeSpecifier> types = r.getImageTypes(0);
-        while (types.hasNext()) {
-            ImageTypeSpecifier t = types.next();
-            if (t.getBufferedImageType() != BufferedImage.TYPE_CUSTOM && t.getBufferedImageType() == image.getType()) {
-                return image;
-            }
-        }
-        return null;
+    /** Whether the last decoded image is a {@code w x h} image of the reader's own {@code type}, to be written into. */
+    private boolean reusable(ImageTypeSpecifier type, int w, int h) {
+        return image != null && image.getWidth() == w && image.getHeight() == h && type != null
+                && type.getBufferedImageType() != BufferedImage.TYPE_CUSTOM
+                && type.getBufferedImageType() == image.getType();
     }
 
     /** The smallest step s for which a {@code w x h} image decoded at every s-th pixel fits the budget. */
@@ -172,17 +157,16 @@ final class ImageIoDecoder implements Preprocessor.Pixels {
         return step;
     }
 
-    /** Bytes a decoded pixel takes in the raster the reader would make; 8 (16-bit RGBA) when it cannot tell. */
-    private static int bytesPerPixel(ImageReader reader) {
+    /** Bytes a decoded pixel of {@code type} takes; 8 (16-bit RGBA) when it cannot tell. */
+    private static int bytesPerPixel(ImageTypeSpecifier type) {
+        if (type == null) {
+            return 8;
+        }
         try {
-            Iterator<ImageTypeSpecifier> types = reader.getImageTypes(0);
-            if (!types.hasNext()) {
-                return 8;
-            }
-            SampleModel sm = types.next().getSampleModel(1, 1);
+            SampleModel sm = type.getSampleModel(1, 1);
             int bytes = Math.max(1, DataBuffer.getDataTypeSize(sm.getDataType()) / 8);
             return sm instanceof ComponentSampleModel ? bytes * sm.getNumBands() : bytes;
-        } catch (IOException | RuntimeException e) {
+        } catch (RuntimeException e) {
             return 8;
         }
     }
@@ -203,11 +187,10 @@ final class ImageIoDecoder implements Preprocessor.Pixels {
             data = ((DataBufferByte) raster.getDataBuffer()).getData();
             scanline = sm.getScanlineStride();
             pixelStride = sm.getPixelStride();
-            offsets = sm.getBandOffsets();
+            offsets = sm.getBandOffsets(); // a copy
             // A child raster (never made here, but cheap to honour) starts inside the bank.
             int shift = raster.getDataBuffer().getOffset() - raster.getSampleModelTranslateX() * pixelStride
                     - raster.getSampleModelTranslateY() * scanline;
-            offsets = offsets.clone();
             for (int b = 0; b < offsets.length; b++) {
                 offsets[b] += shift;
             }
@@ -221,25 +204,14 @@ final class ImageIoDecoder implements Preprocessor.Pixels {
             if (gray) {
                 return data[at + offsets[0]] & 0xff;
             }
-            int r = data[at + offsets[0]] & 0xff;
-            int g = data[at + offsets[1]] & 0xff;
-            int b = data[at + offsets[2]] & 0xff;
-            if (planes == 1) {
-                return 0.299f * r + 0.587f * g + 0.114f * b; // ITU-R BT.601 luma, as PIL's convert("L")
-            }
-            return c == 0 ? r : c == 1 ? g : b;
+            return Preprocessor.Pixels.ofRgb(planes, c, data[at + offsets[0]] & 0xff, data[at + offsets[1]] & 0xff,
+                    data[at + offsets[2]] & 0xff);
         }
         if (gray) {
             return raster.getSample(x, y, 0) * depth;
         }
         int rgb = image.getRGB(x, y);
-        int r = (rgb >> 16) & 0xff;
-        int g = (rgb >> 8) & 0xff;
-        int b = rgb & 0xff;
-        if (planes == 1) {
-            return 0.299f * r + 0.587f * g + 0.114f * b;
-        }
-        return c == 0 ? r : c == 1 ? g : b;
+        return Preprocessor.Pixels.ofRgb(planes, c, (rgb >> 16) & 0xff, (rgb >> 8) & 0xff, rgb & 0xff);
     }
 
     /** An image input stream straight over a byte array: ImageIO's own would copy it into a cache first. */

@@ -187,13 +187,7 @@ final class PngDecoder implements Preprocessor.Pixels {
         if (colorType == GRAY) {
             return bytesPerSample == 1 ? raw[o] & 0xff : ((raw[o] & 0xff) << 8 | raw[o + 1] & 0xff) * DEPTH_16;
         }
-        int r = raw[o] & 0xff;
-        int g = raw[o + 1] & 0xff;
-        int b = raw[o + 2] & 0xff;
-        if (planes == 1) {
-            return 0.299f * r + 0.587f * g + 0.114f * b; // ITU-R BT.601 luma, as the ImageIO path
-        }
-        return c == 0 ? r : c == 1 ? g : b;
+        return Preprocessor.Pixels.ofRgb(planes, c, raw[o] & 0xff, raw[o + 1] & 0xff, raw[o + 2] & 0xff);
     }
 
     private static int readInt(byte[] d, int at) {

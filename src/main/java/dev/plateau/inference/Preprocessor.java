@@ -137,6 +137,14 @@ final class Preprocessor {
     /** One source pixel of colour plane {@code c} in the 0..255 range, before scaling. */
     interface Pixels {
         float at(int c, int x, int y);
+
+        /** Plane {@code c} of an RGB pixel for a model of {@code planes} planes: the colour itself, or its luma. */
+        static float ofRgb(int planes, int c, int r, int g, int b) {
+            if (planes == 1) {
+                return 0.299f * r + 0.587f * g + 0.114f * b; // ITU-R BT.601 luma, as PIL's convert("L")
+            }
+            return c == 0 ? r : c == 1 ? g : b;
+        }
     }
 
     // Decodes the common PNGs without ImageIO, into buffers kept between calls.
