@@ -7,9 +7,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.plateau.testing.ChildJvm;
 import dev.plateau.testing.DeckWindows;
+import dev.plateau.testing.Fleets;
 import dev.plateau.testing.Scrape;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -31,12 +31,6 @@ class AlarmProcessTest {
 
     @TempDir
     Path tmp;
-
-    private static int deadPort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
 
     private ChildJvm start(Path config) throws Exception {
         ChildJvm child = ChildJvm.start(Map.of(), "run", "-c", config.toString());
@@ -84,7 +78,7 @@ class AlarmProcessTest {
     @Test
     void run_killedWhileRaised_restartsRaisedWithoutASecondRaise() throws Exception {
         Path config = DeckWindows.config(tmp, "restart", "{windows: 12, clear_windows: 60}",
-                "mqtt: {broker: \"tcp://127.0.0.1:" + deadPort() + "\"}\nhttp: {listen: \"127.0.0.1:0\"}\n");
+                "mqtt: {broker: \"tcp://127.0.0.1:" + Fleets.freePort() + "\"}\nhttp: {listen: \"127.0.0.1:0\"}\n");
         List<Path> healthy = DeckWindows.stage(tmp.resolve("staging"), "a-healthy", 12, 41, false);
         List<Path> damaged = DeckWindows.stage(tmp.resolve("staging"), "b-damaged", 30, 42, true);
         Instant t = Instant.now().minusSeconds(3600);

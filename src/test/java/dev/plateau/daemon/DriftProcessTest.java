@@ -8,9 +8,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.plateau.testing.ChildJvm;
 import dev.plateau.testing.DeckWindows;
+import dev.plateau.testing.Fleets;
 import dev.plateau.testing.Scrape;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -35,12 +35,6 @@ class DriftProcessTest {
     @TempDir
     Path tmp;
 
-    private static int deadPort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
     private Path config(double rateHz, String shift) throws IOException {
         return Files.writeString(tmp.resolve("device.yaml"), """
                 device: {group: test, node: camera}
@@ -56,7 +50,7 @@ class DriftProcessTest {
                 http: {listen: "127.0.0.1:0"}
                 logging: {level: info}
                 """.formatted(tmp.resolve("state"), Path.of("models/fashion-cnn").toAbsolutePath(),
-                CLEAN.toAbsolutePath(), rateHz, shift, deadPort()));
+                CLEAN.toAbsolutePath(), rateHz, shift, Fleets.freePort()));
     }
 
     private List<JsonNode> events(String type) throws IOException {

@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.plateau.store.ModelStore;
 import dev.plateau.testing.ChildJvm;
+import dev.plateau.testing.Fleets;
 import dev.plateau.testing.Mosquitto;
 import dev.plateau.testing.TinyDevice;
 import dev.plateau.testing.TinyModels;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -45,12 +45,6 @@ class BrokerGoneAtShutdownTest {
 
     @TempDir
     Path tmp;
-
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
 
     /** eventId to file name of every event in the outbox, each checked to be whole JSON naming that eventId. */
     private static Map<String, String> outbox(Path state) throws Exception {
@@ -109,7 +103,7 @@ class BrokerGoneAtShutdownTest {
         for (int v = 1; v <= 2; v++) {
             store.write(MODEL, v, dir -> TinyModels.bundle(dir, TinyModels.gray4x4()));
         }
-        try (Mosquitto broker = Mosquitto.start(tmp, freePort())) {
+        try (Mosquitto broker = Mosquitto.start(tmp, Fleets.freePort())) {
             Files.writeString(config, Files.readString(config)
                     + "mqtt: {broker: \"" + broker.uri() + "\", keepalive_s: 5}\n");
             ChildJvm child = Daemons.startReady(config);

@@ -7,10 +7,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.plateau.store.ModelStore;
 import dev.plateau.testing.ChildJvm;
+import dev.plateau.testing.Fleets;
 import dev.plateau.testing.Mosquitto;
 import dev.plateau.testing.Mounts;
 import java.awt.image.BufferedImage;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,12 +55,6 @@ class DiskFullFineTuneTest {
     @TempDir
     Path tmp;
 
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
     /** 50 images per class from a darker, noisier camera: a fine-tune the gate accepts (FineTuneAcceptanceTest). */
     private static Path shiftedCamera(Path dir) throws Exception {
         Random noise = new Random(0);
@@ -100,7 +94,7 @@ class DiskFullFineTuneTest {
     @Test
     void finetune_stateDiskFillsWhileItRuns_failsNamingNoSpaceKeepsTheActiveModelAndTheDaemonInfers() throws Exception {
         Path data = shiftedCamera(tmp.resolve("datasets/shift"));
-        try (Mounts mounts = new Mounts(); Mosquitto broker = Mosquitto.start(tmp, freePort())) {
+        try (Mounts mounts = new Mounts(); Mosquitto broker = Mosquitto.start(tmp, Fleets.freePort())) {
             Path state = mounts.tmpfs(tmp.resolve("state"), "8m");
             Path config = Files.writeString(tmp.resolve("device.yaml"), """
                     device: {group: test, node: full}

@@ -7,9 +7,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.plateau.testing.ChildJvm;
 import dev.plateau.testing.Files2;
+import dev.plateau.testing.Fleets;
 import dev.plateau.testing.Mosquitto;
 import dev.plateau.testing.SlowModels;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -55,12 +55,6 @@ class InputOverloadTest {
 
     @TempDir
     Path tmp;
-
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
 
     private Path config(String source, String mqtt) throws Exception {
         Path bundle = SlowModels.bundle(tmp.resolve("slow"), SLOW);
@@ -138,7 +132,7 @@ class InputOverloadTest {
     }
 
     private void overload(Duration load) throws Exception {
-        try (Mosquitto broker = Mosquitto.start(tmp, freePort())) {
+        try (Mosquitto broker = Mosquitto.start(tmp, Fleets.freePort())) {
             Path config = config("{name: gateway, type: mqtt, model: slow, topic: \"gateway/frames\", qos: 1, queue: "
                     + QUEUE + ", drop: oldest}", "mqtt: {broker: \"" + broker.uri() + "\", health_period_s: 1}");
             byte[] frame = Daemons.middlePng();

@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.plateau.testing.ChildJvm;
 import dev.plateau.testing.Files2;
+import dev.plateau.testing.Fleets;
 import dev.plateau.testing.Sockets;
 import dev.plateau.testing.TinyDevice;
 import dev.plateau.testing.TinyModels;
@@ -92,7 +93,7 @@ class HttpProcessTest {
                   max_request_bytes: %d
                   max_concurrent: 1
                   request_timeout_s: 2
-                """.formatted(tmp.resolve("state"), tiny, window, tmp.resolve("images"), Sockets.unusedPort(), token,
+                """.formatted(tmp.resolve("state"), tiny, window, tmp.resolve("images"), Fleets.freePort(), token,
                 MAX_BYTES));
         child = ChildJvm.start(Map.of(), "run", "-c", config.toString());
         assertTrue(child.awaitLine("plateau ready", 20), "not ready: " + child.lines());

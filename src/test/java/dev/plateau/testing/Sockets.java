@@ -1,7 +1,6 @@
 package dev.plateau.testing;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,21 +9,11 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
-/**
- * What a process listens on, read from Linux's /proc: its socket inodes matched against the TCP
- * tables; and loopback ports where nothing listens.
- */
+/** What a process listens on, read from Linux's /proc: its socket inodes matched against the TCP tables. */
 public final class Sockets {
     private static final String LISTEN = "0A";
 
     private Sockets() {}
-
-    /** A loopback port nothing listens on (just now): a broker that is not there. */
-    public static int unusedPort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
 
     /** The local TCP ports process {@code pid} has in LISTEN state (IPv4 and IPv6). */
     public static List<Integer> listeningPorts(long pid) throws IOException {
