@@ -13,6 +13,7 @@ import dev.plateau.inference.OrtRuntime;
 import dev.plateau.inference.Prediction;
 import dev.plateau.model.ModelBundle;
 import dev.plateau.testing.ChildJvm;
+import dev.plateau.testing.Scrape;
 import java.awt.image.BufferedImage;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -24,8 +25,6 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Tag;
@@ -45,7 +44,6 @@ import org.junit.jupiter.api.io.TempDir;
 class HttpLatencyTest {
     private static final Path FASHION = Path.of(System.getProperty("plateau.test.models", "models"), "fashion-cnn")
             .toAbsolutePath();
-    private static final Pattern LISTENING = Pattern.compile("http: listening on http://127\\.0\\.0\\.1:(\\d+)");
     private static final int WARMUP = 300;
     private static final int ROUNDS = Integer.getInteger("plateau.latency.rounds", 2000);
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -81,8 +79,7 @@ class HttpLatencyTest {
         OrtEnvironment env = OrtRuntime.environment(1);
         try (InferenceEngine local = InferenceEngine.load(ModelBundle.open(FASHION), env, 1)) {
             assertTrue(daemon.awaitLine("plateau ready", 30), daemon.lines().toString());
-            Matcher m = daemon.lines().stream().map(LISTENING::matcher).filter(Matcher::find).findFirst().orElseThrow();
-            URI infer = URI.create("http://127.0.0.1:" + m.group(1) + "/v2/models/fashion-cnn/infer");
+            URI infer = URI.create(Scrape.base(daemon) + "/v2/models/fashion-cnn/infer");
             HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
             HttpRequest raw = HttpRequest.newBuilder(infer).header("Content-Type", "image/png")
                     .POST(HttpRequest.BodyPublishers.ofByteArray(png)).build();

@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.plateau.testing.ChildJvm;
 import dev.plateau.testing.Files2;
 import dev.plateau.testing.Fleets;
+import dev.plateau.testing.Scrape;
 import dev.plateau.testing.Sockets;
 import dev.plateau.testing.TinyDevice;
 import dev.plateau.testing.TinyModels;
@@ -52,7 +53,6 @@ class HttpProcessTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String TOKEN = "t0ken-for-tests";
     private static final int MAX_BYTES = 4096;
-    private static final Pattern LISTENING = Pattern.compile("http: listening on http://127\\.0\\.0\\.1:(\\d+)");
     /** Prints every sample as JSON: {name: [{labels, value}]}, and the families' types under "_types". */
     private static final String PARSE = """
             import json, sys
@@ -97,9 +97,7 @@ class HttpProcessTest {
                 MAX_BYTES));
         child = ChildJvm.start(Map.of(), "run", "-c", config.toString());
         assertTrue(child.awaitLine("plateau ready", 20), "not ready: " + child.lines());
-        Matcher m = child.lines().stream().map(LISTENING::matcher).filter(Matcher::find).findFirst()
-                .orElseThrow(() -> new AssertionError("no listening line: " + child.lines()));
-        base = "http://127.0.0.1:" + m.group(1);
+        base = Scrape.base(child);
     }
 
     @AfterAll

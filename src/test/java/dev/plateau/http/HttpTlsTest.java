@@ -8,14 +8,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.plateau.testing.ChildJvm;
 import dev.plateau.testing.Files2;
+import dev.plateau.testing.Scrape;
 import dev.plateau.testing.TinyModels;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -28,7 +27,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class HttpTlsTest {
     private static final String TOKEN = "tls-t0ken";
-    private static final Pattern LISTENING = Pattern.compile("http: listening on https://127\\.0\\.0\\.1:(\\d+)");
 
     @TempDir
     static Path tmp;
@@ -58,9 +56,7 @@ class HttpTlsTest {
     static void start() throws Exception {
         child = ChildJvm.start(Map.of(), "run", "-c", config(tmp, tls("password")).toString());
         assertTrue(child.awaitLine("plateau ready", 20), "not ready: " + child.lines());
-        Matcher m = child.lines().stream().map(LISTENING::matcher).filter(Matcher::find).findFirst()
-                .orElseThrow(() -> new AssertionError("no https listening line: " + child.lines()));
-        port = Integer.parseInt(m.group(1));
+        port = Scrape.port(child, "https");
     }
 
     @AfterAll

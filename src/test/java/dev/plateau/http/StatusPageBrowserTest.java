@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.plateau.testing.ChildJvm;
 import dev.plateau.testing.Chromium;
+import dev.plateau.testing.Scrape;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,8 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
@@ -31,7 +30,6 @@ class StatusPageBrowserTest {
     private static final Path FASHION = Path.of(System.getProperty("plateau.test.models", "models"), "fashion-cnn")
             .toAbsolutePath();
     private static final Path BRIDGE = FASHION.resolveSibling("bridge-vibration");
-    private static final Pattern LISTENING = Pattern.compile("http: listening on http://127\\.0\\.0\\.1:(\\d+)");
     private static final String TOKEN = "page-token";
     /** Images per class for the fine-tune: enough for the gate to decide, little enough for a quick run. */
     private static final int PER_CLASS = 24;
@@ -91,9 +89,7 @@ class StatusPageBrowserTest {
         ChildJvm daemon = ChildJvm.start(Map.of(), "run", "-c", config.toString());
         try (Chromium browser = Chromium.start(tmp.resolve("profile"), 1280, 1080)) {
             assertTrue(daemon.awaitLine("plateau ready", 30), daemon.lines().toString());
-            Matcher m = daemon.lines().stream().map(LISTENING::matcher).filter(Matcher::find).findFirst()
-                    .orElseThrow(() -> new AssertionError("no listening line: " + daemon.lines()));
-            browser.navigate("http://127.0.0.1:" + m.group(1) + "/");
+            browser.navigate(Scrape.base(daemon) + "/");
 
             // Without the token the page asks for it, and shows nothing of the device.
             assertTrue(browser.await("!document.getElementById('login').hidden", Duration.ofSeconds(20)),

@@ -11,18 +11,32 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** A child daemon's {@code /metrics} over plain HTTP without a token, at the port its log names. */
+/** A child daemon's local HTTP API on loopback: its port, as its log names it, and its {@code /metrics}. */
 public final class Scrape {
-    private static final Pattern LISTENING = Pattern.compile("http: listening on http://127\\.0\\.0\\.1:(\\d+)");
+    private static final Pattern LISTENING = Pattern.compile("http: listening on (https?)://127\\.0\\.0\\.1:(\\d+)");
 
     private Scrape() {}
 
-    /** The lines of {@code /metrics} that start with {@code family}. */
+    /** The port the daemon's log says it listens on with {@code scheme} (http or https); fails when it says none. */
+    public static int port(ChildJvm child, String scheme) {
+        for (String line : child.lines()) {
+            Matcher m = LISTENING.matcher(line);
+            if (m.find() && m.group(1).equals(scheme)) {
+                return Integer.parseInt(m.group(2));
+            }
+        }
+        throw new AssertionError("no " + scheme + " listening line: " + child.lines());
+    }
+
+    /** {@code http://127.0.0.1:PORT}, the plain HTTP API's base address. */
+    public static String base(ChildJvm child) {
+        return "http://127.0.0.1:" + port(child, "http");
+    }
+
+    /** The lines of {@code /metrics} (plain HTTP, no token) that start with {@code family}. */
     public static List<String> lines(ChildJvm child, String family) throws IOException, InterruptedException {
-        Matcher m = child.lines().stream().map(LISTENING::matcher).filter(Matcher::find).findFirst()
-                .orElseThrow(() -> new AssertionError("no http listening line: " + child.lines()));
         HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + m.group(1) + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+                URI.create(base(child) + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(200, r.statusCode(), r.body());
         return r.body().lines().filter(l -> l.startsWith(family)).toList();
     }
