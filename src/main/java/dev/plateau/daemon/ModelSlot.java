@@ -154,7 +154,7 @@ final class ModelSlot implements AutoCloseable {
         return serve((engine, embedding) -> embedding == null ? engine.infer(file) : engine.infer(file, embedding));
     }
 
-    /** Classifies one preprocessed input tensor (see {@link InferenceEngine#infer(String, float[])}). */
+    /** Classifies one preprocessed input tensor (see {@link InferenceEngine#infer(String, float[], float[])}). */
     Served infer(String name, float[] tensor) throws InputRejectedException {
         return serve((engine, embedding) -> engine.infer(name, tensor, embedding));
     }

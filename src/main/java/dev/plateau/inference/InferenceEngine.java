@@ -373,14 +373,11 @@ public final class InferenceEngine implements AutoCloseable {
      * (the Open Inference Protocol's JSON form): {@code values} in the manifest's shape,
      * channel-major. The range check of raw values does not apply; every value must be finite.
      *
+     * <p>With {@code embeddingOut} not null, the run's embedding is copied into it (as a file's).
+     *
      * @throws InputRejectedException {@code wrong-size} for another number of values,
      *                                {@code not-finite} for NaN or infinity (the index is named)
      */
-    public Prediction infer(String name, float[] values) throws InputRejectedException {
-        return infer(name, values, null);
-    }
-
-    /** As {@link #infer(String, float[])}; with {@code embeddingOut} not null, the run's embedding is copied into it. */
     public synchronized Prediction infer(String name, float[] values, float[] embeddingOut)
             throws InputRejectedException {
         checkEmbedding(embeddingOut);
