@@ -150,7 +150,7 @@ final class Preprocessor {
     // Decodes the common PNGs without ImageIO, into buffers kept between calls.
     private PngDecoder png;
 
-    // The other images (JPEG above all) through ImageIO, with the reader and the frame kept between calls.
+    // The other images through ImageIO; a JPEG's reader and frame are kept between calls.
     private ImageIoDecoder images;
 
     private ImageIoDecoder images() {
@@ -191,11 +191,6 @@ final class Preprocessor {
                 }
             }
         }
-    }
-
-    /** The smallest step s for which a {@code w x h} image decoded at every s-th pixel fits the budget. */
-    int subsampling(int w, int h, int bytesPerPixel) {
-        return images().subsampling(w, h, bytesPerPixel);
     }
 
     // Down-scaling averages every source pixel a target pixel covers, so a 640x480 frame does

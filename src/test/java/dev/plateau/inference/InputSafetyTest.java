@@ -231,7 +231,7 @@ class InputSafetyTest {
         assertTrue(Files.size(png) < 1024 * 1024, "small on disk: " + Files.size(png));
         // A 1 MB budget: an RGB raster of 349,525 px, a step of 14 (586 x 586 decoded pixels).
         Preprocessor small = new Preprocessor(gray.manifest().input(), 1024 * 1024);
-        assertEquals(14, small.subsampling(8192, 8192, 3));
+        assertEquals(14, new ImageIoDecoder(1, 1024 * 1024).subsampling(8192, 8192, 3));
         FloatBuffer dst = FloatBuffer.allocate(16);
         small.fill("huge.png", Files.readAllBytes(png), dst);
         for (int i = 0; i < 16; i++) {
