@@ -106,7 +106,7 @@ class FleetScaleTest {
                 summary.path("rollout").asText(), summary.path("failures").asLong(), wallMs,
                 summary.path("ms").asLong(), summary.path("messages_published").asLong(),
                 summary.path("messages_received").asLong(), summary.path("chunks_sent").asLong(), peak / 1024.0,
-                connectMs, threads, threadKinds, fleet.published(), fleet.commands(), ownPeakKib() / 1024.0,
+                connectMs, threads, threadKinds, fleet.published(), fleet.commands(), PeakMemory.vmHwmKib(Path.of("/proc/self/status")) / 1024.0,
                 counts(fleet.fates()), b);
         assertEquals(Map.of(), fleet.errors(), "the simulation itself went wrong");
         assertEquals(0, fleet.refused(), "every command the controller sent carried a good signature");
@@ -185,23 +185,11 @@ class FleetScaleTest {
         }
         synchronized (sys) {
             synchronized (retained) {
-                return new Broker(Map.copyOf(sys), peakKib(Path.of("/proc/" + pid + "/status")), Map.copyOf(retained));
+                return new Broker(Map.copyOf(sys), PeakMemory.vmHwmKib(Path.of("/proc/" + pid + "/status")), Map.copyOf(retained));
             }
         }
     }
 
-    private static long ownPeakKib() throws java.io.IOException {
-        return peakKib(Path.of("/proc/self/status"));
-    }
-
-    private static long peakKib(Path status) throws java.io.IOException {
-        for (String line : java.nio.file.Files.readAllLines(status)) {
-            if (line.startsWith("VmHWM:")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", ""));
-            }
-        }
-        return -1;
-    }
 
     /** This JVM's threads by name, digits dropped, the most common first: where the simulation's threads go. */
     private static String threadKinds() {

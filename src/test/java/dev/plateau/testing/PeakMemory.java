@@ -19,13 +19,13 @@ public final class PeakMemory {
     public static void main(String[] args) throws IOException {
         int exit = Main.execute(args);
         System.out.flush();
-        System.err.println(LINE + vmHwmKib());
+        System.err.println(LINE + vmHwmKib(Path.of("/proc/self/status")));
         System.exit(exit);
     }
 
-    /** VmHWM in KiB, or -1 where /proc has no such line. */
-    static long vmHwmKib() throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+    /** VmHWM in KiB from a {@code /proc/PID/status} file, or -1 where it has no such line. */
+    public static long vmHwmKib(Path status) throws IOException {
+        for (String line : Files.readAllLines(status)) {
             if (line.startsWith("VmHWM:")) {
                 return Long.parseLong(line.replaceAll("[^0-9]", ""));
             }
