@@ -20,7 +20,7 @@ final class Curl {
      */
     record Reply(int exit, int status, String body, String stderr) {}
 
-    /** Runs {@code curl -sS ARGS URL} and reads the body from a file beside {@code dir}. */
+    /** Runs {@code curl -sS ARGS URL}, the body written to a file in {@code dir} and read back. */
     static Reply run(Path dir, String url, String... args) throws IOException, InterruptedException {
         Path body = Files.createTempFile(dir, "curl-", ".body");
         List<String> command = new ArrayList<>(List.of("curl", "-sS", "--max-time", "20", "-o", body.toString(),
