@@ -8,6 +8,7 @@ import dev.plateau.model.BundleException;
 import dev.plateau.store.DiskFullException;
 import dev.plateau.store.StateDirectoryException;
 import java.io.PrintWriter;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -16,18 +17,6 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Edge runtime: ONNX inference, guarded on-device fine-tuning, fleet link over MQTT.",
-        subcommands = {
-            RunCommand.class,
-            ConfigCommand.class,
-            InferCommand.class,
-            EvalCommand.class,
-            TuneCommand.class,
-            ModelsCommand.class,
-            BenchCommand.class,
-            SimulateCommand.class,
-            FleetCommand.class,
-            CommandLine.HelpCommand.class
-        },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:success",
@@ -37,6 +26,16 @@ import picocli.CommandLine.Command;
             "78:configuration error: the config, a configured model, or a read-only or unwritable state directory"
         })
 public final class Main implements Runnable {
+    /**
+     * The commands, in the order usage lists them. Only the one a command line names is built:
+     * picocli reads every option of every registered command by reflection, which took most of a
+     * second of {@code plateau run}'s start on a 2-core device. Anything else (no command, an
+     * unknown one, {@code help}, an option first) gets them all, so usage and errors list them.
+     */
+    private static final List<Class<?>> COMMANDS = List.of(RunCommand.class, ConfigCommand.class, InferCommand.class,
+            EvalCommand.class, TuneCommand.class, ModelsCommand.class, BenchCommand.class, SimulateCommand.class,
+            FleetCommand.class, CommandLine.HelpCommand.class);
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -53,8 +52,19 @@ public final class Main implements Runnable {
     /** Runs a command line and returns its exit code; the tests call this in-process. */
     public static int execute(String... args) {
         CommandLine cli = new CommandLine(new Main());
+        Class<?> named = args.length == 0 ? null : COMMANDS.stream()
+                .filter(c -> c != CommandLine.HelpCommand.class && name(c).equals(args[0])).findFirst().orElse(null);
+        for (Class<?> command : COMMANDS) {
+            if (named == null || command == named) {
+                cli.addSubcommand(name(command), command);
+            }
+        }
         cli.setExecutionExceptionHandler(Main::handle);
         return cli.execute(args);
+    }
+
+    private static String name(Class<?> command) {
+        return command.getAnnotation(Command.class).name();
     }
 
     private static int handle(Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
