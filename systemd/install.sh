@@ -14,6 +14,8 @@
 # Environment:
 #   DESTDIR=DIR         stage every file under DIR and leave the running system alone: no user is
 #                       created, systemctl is not called, root is not required.
+#   PLATEAU_JAVA=FILE   the java that unpacks ONNX Runtime's libraries and writes the class-data
+#                       archive (default /usr/bin/java, the unit's)
 #
 # Safe to run again: files are replaced, an existing configuration is never overwritten.
 set -eu
@@ -107,6 +109,8 @@ install_files() {
     echo 'u plateau - "Plateau edge ML runtime" /var/lib/plateau' > "$sysusers"
     chmod 0644 "$sysusers"
 
+    start_cache
+
     if [ -f "$etc/plateau.yaml" ]; then
         echo "kept $etc/plateau.yaml"
     else
@@ -136,6 +140,35 @@ install_files() {
         fi
     fi
     echo "installed into $lib"
+}
+
+# What each start would do again, done once (README: Footprint and start): ONNX Runtime's
+# libraries unpacked into native/, and a class-data archive (AppCDS) written by a 5-second run of
+# the demo configuration on the installed jar and models, in a scratch directory. The archive
+# names the jar's path, so a staged install (DESTDIR) gets the libraries only. Neither is needed:
+# without them the daemon starts as before, only slower; so a failure here is a warning.
+start_cache() {
+    java_bin=${PLATEAU_JAVA:-/usr/bin/java}
+    rm -f "$lib/plateau.jsa"
+    if [ ! -x "$java_bin" ]; then
+        echo "warning: no $java_bin to unpack ONNX Runtime's libraries and write the class-data archive" >&2
+        return 0
+    fi
+    if [ "$live" = no ]; then
+        "$java_bin" -cp "$lib/plateau.jar" dev.plateau.daemon.StartCache "$lib/native" \
+            || echo "warning: ONNX Runtime's libraries could not be unpacked into $lib/native: the daemon unpacks them on each start" >&2
+        return 0
+    fi
+    scratch=$(mktemp -d)
+    ln -s "$lib/models" "$scratch/models"
+    if (cd "$scratch" && "$java_bin" -cp "$lib/plateau.jar" dev.plateau.daemon.StartCache "$lib/native" \
+            "$lib/plateau.jsa" "$lib/device-config/demo.yaml" >"$scratch/log" 2>&1); then
+        tail -n 2 "$scratch/log"
+    else
+        tail -n 20 "$scratch/log" >&2
+        echo "warning: the start cache was not made (above): the daemon starts without it, slower" >&2
+    fi
+    rm -rf "$scratch"
 }
 
 uninstall_files() {

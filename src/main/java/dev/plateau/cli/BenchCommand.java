@@ -311,7 +311,9 @@ final class BenchCommand {
     @Command(name = "footprint", mixinStandardHelpOptions = true,
             description = "Runs `plateau run -c CONFIG` as a child with the systemd unit's JVM flags, then a bare JVM "
                     + "with the same flags that only loads the config's models into ONNX Runtime and runs each once: "
-                    + "start to ready and to first result, resident memory over time and its peak, side by side.")
+                    + "start to ready and to first result, resident memory over time and its peak, side by side. "
+                    + "As installed: ONNX Runtime's libraries unpacked once for both, and for the daemon an AppCDS "
+                    + "archive from a training run on CONFIG, as systemd/install.sh makes them.")
     static final class FootprintCommand implements Callable<Integer> {
         @Option(names = {"-c", "--config"}, required = true, paramLabel = "CONFIG", description = "device config")
         Path config;
@@ -319,6 +321,10 @@ final class BenchCommand {
         @Option(names = "--seconds", paramLabel = "S", defaultValue = "60",
                 description = "how long each process runs (default: ${DEFAULT-VALUE})")
         double seconds;
+
+        @Option(names = "--no-start-cache", description = "as a JVM runs the jar without the install script: "
+                + "ONNX Runtime unpacks its libraries on each start, no AppCDS archive")
+        boolean noStartCache;
 
         @Option(names = "--json", description = "print one JSON object instead of a table")
         boolean json;
@@ -329,14 +335,17 @@ final class BenchCommand {
                 throw new IllegalArgumentException("--seconds must be at least 4, found " + seconds);
             }
             ConfigLoader.load(config); // a broken config is refused here, not as a child's exit code
-            List<Footprint.Run> runs = Footprint.measure(config, seconds);
-            System.out.println(json ? Json.line(footprintJson(runs)) : footprintTable(runs));
+            Footprint.Measurement m = Footprint.measure(config, seconds, !noStartCache);
+            System.out.println(json ? Json.line(footprintJson(m)) : footprintTable(m));
             return ExitCode.OK;
         }
 
-        static Map<String, Object> footprintJson(List<Footprint.Run> runs) {
+        static Map<String, Object> footprintJson(Footprint.Measurement m) {
+            List<Footprint.Run> runs = m.runs();
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("jvm_flags", Footprint.UNIT_JVM_FLAGS);
+            out.put("libraries_unpacked_once", m.startCache());
+            out.put("daemon_class_archive", m.archive());
             List<Map<String, Object>> parts = new ArrayList<>();
             for (Footprint.Run r : runs) {
                 Map<String, Object> p = new LinkedHashMap<>();
@@ -356,9 +365,12 @@ final class BenchCommand {
             return out;
         }
 
-        static String footprintTable(List<Footprint.Run> runs) {
+        static String footprintTable(Footprint.Measurement m) {
+            List<Footprint.Run> runs = m.runs();
             StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "JVM flags: %s%n",
                     String.join(" ", Footprint.UNIT_JVM_FLAGS)));
+            out.append(String.format(Locale.ROOT, "ONNX Runtime's libraries: %s; plateau run's AppCDS archive: %s%n",
+                    m.startCache() ? "unpacked once (both)" : "unpacked by each start", m.archive()));
             out.append(String.format(Locale.ROOT, "%-24s %9s %14s %10s %10s %14s%n", "process", "ready ms",
                     "1st result ms", "peak MiB", "end MiB", "growth 2nd half"));
             for (Footprint.Run r : runs) {

@@ -7,6 +7,7 @@ import dev.plateau.daemon.Daemon;
 import dev.plateau.http.HttpService;
 import dev.plateau.daemon.LogSetup;
 import dev.plateau.daemon.Signals;
+import dev.plateau.daemon.StartCache;
 import dev.plateau.daemon.SystemdNotifier;
 import dev.plateau.daemon.Termination;
 import dev.plateau.fleet.FleetException;
@@ -27,6 +28,13 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = {"-c", "--config"}, required = true, paramLabel = "CONFIG", description = "device config YAML")
     Path config;
 
+    /** The command on {@code config}, as picocli calls it: {@link Main} runs the unit's command line so. */
+    static int run(Path config) throws InterruptedException {
+        RunCommand command = new RunCommand();
+        command.config = config;
+        return command.call();
+    }
+
     @Override
     public Integer call() throws InterruptedException {
         try (SystemdNotifier systemd = SystemdNotifier.fromEnvironment()) {
@@ -44,6 +52,7 @@ final class RunCommand implements Callable<Integer> {
     private void run(SystemdNotifier systemd) throws InterruptedException {
         DeviceConfig device = ConfigLoader.load(config);
         LogSetup.forDaemon(device.logging());
+        StartCache.warnIfUnused();
         Termination termination = Termination.install(Daemon.STOP_TIMEOUT.toMillis() + 5_000);
         try (Daemon daemon = new Daemon(device, Clock.systemUTC(), systemd)) {
             Signals.handle("HUP", () -> reload(daemon));

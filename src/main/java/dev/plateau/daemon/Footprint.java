@@ -40,7 +40,7 @@ public final class Footprint {
     private static final String DAEMON_READY = "plateau ready";
     private static final String DAEMON_RESULT = " result source=";
     /** The CLI's entry point, named without depending on the {@code cli} package. */
-    private static final String CLI_MAIN = "dev.plateau.cli.Main";
+    static final String CLI_MAIN = "dev.plateau.cli.Main";
 
     /** Resident memory at a time after the start. */
     public record Sample(double seconds, long rssKib) {}
@@ -55,21 +55,67 @@ public final class Footprint {
 
     private Footprint() {}
 
-    /** The daemon on {@code config}, then the bare runtime on the same models, each for {@code seconds}. */
-    public static List<Run> measure(Path config, double seconds) throws IOException, InterruptedException {
+    /**
+     * The runs of one measurement. With the start cache, both had ONNX Runtime's libraries
+     * unpacked once beforehand and the daemon an AppCDS archive from a training run, as {@code
+     * systemd/install.sh} makes them ({@link StartCache}); {@code archive} says how it was made, or
+     * why there was none.
+     */
+    public record Measurement(boolean startCache, String archive, List<Run> runs) {}
+
+    /**
+     * The daemon on {@code config}, then the bare runtime on the same models, each for {@code
+     * seconds}; with {@code startCache}, first the unpacked libraries and the archive in a temporary
+     * directory, removed afterwards.
+     */
+    public static Measurement measure(Path config, double seconds, boolean startCache)
+            throws IOException, InterruptedException {
         String classPath = System.getProperty("java.class.path");
-        List<Run> runs = new ArrayList<>();
-        runs.add(run("plateau run", command(classPath, CLI_MAIN, "run", "-c", config.toString()), seconds,
-                DAEMON_READY, DAEMON_RESULT));
-        runs.add(run("bare JVM + ONNX Runtime", command(classPath, Bare.class.getName(), config.toString()), seconds,
-                BARE_READY, BARE_RESULT));
-        return runs;
+        Path cache = startCache ? Files.createTempDirectory("plateau-start-cache") : null;
+        try {
+            List<String> daemonFlags = new ArrayList<>();
+            List<String> bareFlags = new ArrayList<>();
+            String archive = "none";
+            if (cache != null) {
+                Path natives = cache.resolve("native");
+                StartCache.unpack(natives);
+                bareFlags.add("-D" + StartCache.NATIVE_DIR_PROPERTY + "=" + natives);
+                daemonFlags.addAll(bareFlags);
+                String directory = java.util.Arrays.stream(classPath.split(java.io.File.pathSeparator))
+                        .filter(e -> Files.isDirectory(Path.of(e))).findFirst().orElse(null);
+                if (directory != null) {
+                    archive = "none: the class path has a directory (" + directory + "), which an archive cannot "
+                            + "hold; run from the jar";
+                } else {
+                    Path file = cache.resolve("plateau.jsa");
+                    double took = StartCache.train(file, natives, config).toMillis() / 1e3;
+                    daemonFlags.add("-XX:SharedArchiveFile=" + file);
+                    archive = String.format(java.util.Locale.ROOT, "from a %.1f s training run on the config", took);
+                }
+            }
+            List<Run> runs = new ArrayList<>();
+            runs.add(run("plateau run", command(classPath, daemonFlags, CLI_MAIN, "run", "-c", config.toString()),
+                    seconds, DAEMON_READY, DAEMON_RESULT));
+            runs.add(run("bare JVM + ONNX Runtime", command(classPath, bareFlags, Bare.class.getName(),
+                    config.toString()), seconds, BARE_READY, BARE_RESULT));
+            return new Measurement(startCache, archive, List.copyOf(runs));
+        } finally {
+            if (cache != null) {
+                try (var files = Files.walk(cache)) {
+                    for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                        Files.deleteIfExists(p);
+                    }
+                }
+            }
+        }
     }
 
-    private static List<String> command(String classPath, String mainClass, String... args) {
+    /** {@code java}, the unit's flags and {@code flags}, then {@code mainClass} on {@code classPath}. */
+    static List<String> command(String classPath, List<String> flags, String mainClass, String... args) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(UNIT_JVM_FLAGS);
+        command.addAll(flags);
         command.addAll(List.of("-cp", classPath, mainClass));
         command.addAll(List.of(args));
         return command;
@@ -160,6 +206,8 @@ public final class Footprint {
 
         public static void main(String[] args) throws InterruptedException {
             LogSetup.forCommand();
+            StartCache.use();
+            StartCache.warnIfUnused();
             // On a large stack, as every plateau command: see OrtRuntime.CALLER_STACK_BYTES.
             Thread main = new Thread(null, () -> {
                 try {

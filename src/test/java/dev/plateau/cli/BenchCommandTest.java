@@ -89,6 +89,9 @@ class BenchCommandTest {
 
         JsonNode r = JSON.readTree(out);
         assertEquals(2, r.get("runs").size(), out);
+        // As installed, but for the archive, which a class path with target/classes cannot have (StartCacheTest).
+        assertTrue(r.get("libraries_unpacked_once").asBoolean(), out);
+        assertTrue(r.get("daemon_class_archive").asText().startsWith("none: the class path has a directory"), out);
         for (JsonNode run : r.get("runs")) {
             // Both were seen ready and answering within the 6 s, with a resident size a JVM can have.
             assertTrue(run.get("ready_ms").asLong() > 0 && run.get("ready_ms").asLong() < 6000, run.toString());

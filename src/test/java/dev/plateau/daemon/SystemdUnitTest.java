@@ -72,12 +72,23 @@ class SystemdUnitTest {
     }
 
     @Test
+    void execStart_usesTheStartCacheInstallShMakes() throws IOException {
+        String exec = settings().get("ExecStart");
+        // Where install.sh's start_cache puts them; the prefix rewrite covers both.
+        assertTrue(exec.contains(" -D" + StartCache.NATIVE_DIR_PROPERTY + "=/usr/lib/plateau/native "), exec);
+        assertTrue(exec.contains(" -XX:SharedArchiveFile=/usr/lib/plateau/plateau.jsa "), exec);
+        String script = Files.readString(REPO.resolve("systemd/install.sh"));
+        assertTrue(script.contains("\"$lib/native\"") && script.contains("\"$lib/plateau.jsa\""), "install.sh");
+    }
+
+    @Test
     void jvmFlags_areTheOnesBenchFootprintMeasuresWith() throws IOException {
         Map<String, String> unit = settings();
         String memory = unit.get("Environment").replaceAll("^\"?PLATEAU_JAVA_MEMORY=|\"$", "");
         String exec = unit.get("ExecStart").replace("$PLATEAU_JAVA_MEMORY", memory);
-        List<String> flags = java.util.Arrays.stream(exec.split("\\s+")).filter(f -> f.startsWith("-X"))
-                .toList();
+        // All but the archive, whose path bench footprint makes its own.
+        List<String> flags = java.util.Arrays.stream(exec.split("\\s+"))
+                .filter(f -> f.startsWith("-X") && !f.startsWith("-XX:SharedArchiveFile=")).toList();
         assertEquals(Footprint.UNIT_JVM_FLAGS.stream().sorted().toList(), flags.stream().sorted().toList(), exec);
     }
 
