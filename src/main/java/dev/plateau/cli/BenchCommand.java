@@ -322,6 +322,11 @@ final class BenchCommand {
                 description = "how long each process runs (default: ${DEFAULT-VALUE})")
         double seconds;
 
+        @Option(names = "--finetune", paramLabel = "MODEL=DIR", description = "then, in a JVM with the same flags "
+                + "holding the config's models, one fine-tune of MODEL on DIR as the daemon runs it: resident memory "
+                + "before and its peak during")
+        String fineTune;
+
         @Option(names = "--no-start-cache", description = "as a JVM runs the jar without the install script: "
                 + "ONNX Runtime unpacks its libraries on each start, no AppCDS archive")
         boolean noStartCache;
@@ -335,12 +340,19 @@ final class BenchCommand {
                 throw new IllegalArgumentException("--seconds must be at least 4, found " + seconds);
             }
             ConfigLoader.load(config); // a broken config is refused here, not as a child's exit code
+            String[] tune = fineTune == null ? null : fineTune.split("=", 2);
+            if (tune != null && (tune.length != 2 || !Files.isDirectory(Path.of(tune[1])))) {
+                throw new IllegalArgumentException("--finetune must be MODEL=DIR with DIR a directory of labelled "
+                        + "samples, found '" + fineTune + "'");
+            }
             Footprint.Measurement m = Footprint.measure(config, seconds, !noStartCache);
-            System.out.println(json ? Json.line(footprintJson(m)) : footprintTable(m));
+            Footprint.FineTuneMemory f = tune == null ? null
+                    : Footprint.fineTune(config, tune[0], Path.of(tune[1]), !noStartCache);
+            System.out.println(json ? Json.line(footprintJson(m, f)) : footprintTable(m, f));
             return ExitCode.OK;
         }
 
-        static Map<String, Object> footprintJson(Footprint.Measurement m) {
+        static Map<String, Object> footprintJson(Footprint.Measurement m, Footprint.FineTuneMemory f) {
             List<Footprint.Run> runs = m.runs();
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("jvm_flags", Footprint.UNIT_JVM_FLAGS);
@@ -362,10 +374,21 @@ final class BenchCommand {
             if (runs.size() == 2 && runs.get(1).peakRssKib() > 0) {
                 out.put("ratio_peak_rss", (double) runs.get(0).peakRssKib() / runs.get(1).peakRssKib());
             }
+            if (f != null) {
+                Map<String, Object> t = new LinkedHashMap<>();
+                t.put("model", f.model());
+                t.put("data", f.data().toString());
+                t.put("outcome", f.outcome());
+                t.put("millis", f.millis());
+                t.put("rss_before_kib", f.rssBeforeKib());
+                t.put("peak_rss_kib", f.peakKib());
+                t.put("added_kib", f.addedKib());
+                out.put("finetune", t);
+            }
             return out;
         }
 
-        static String footprintTable(Footprint.Measurement m) {
+        static String footprintTable(Footprint.Measurement m, Footprint.FineTuneMemory f) {
             List<Footprint.Run> runs = m.runs();
             StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "JVM flags: %s%n",
                     String.join(" ", Footprint.UNIT_JVM_FLAGS)));
@@ -382,6 +405,11 @@ final class BenchCommand {
             if (runs.size() == 2 && runs.get(1).peakRssKib() > 0) {
                 out.append(String.format(Locale.ROOT, "peak resident memory, plateau over bare: %.2fx%n",
                         (double) runs.get(0).peakRssKib() / runs.get(1).peakRssKib()));
+            }
+            if (f != null) {
+                out.append(String.format(Locale.ROOT, "fine-tune of %s on %s (%s, %.1f s): resident %.1f MiB before, "
+                        + "peak %.1f MiB during: %+.1f MiB%n", f.model(), f.data(), f.outcome(), f.millis() / 1e3,
+                        f.rssBeforeKib() / 1024.0, f.peakKib() / 1024.0, f.addedKib() / 1024.0));
             }
             return out.toString().stripTrailing();
         }

@@ -6,9 +6,16 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.plateau.config.ConfigLoader;
 import dev.plateau.config.DeviceConfig;
+import dev.plateau.inference.InferenceEngine;
+import dev.plateau.inference.InputRejectedException;
 import dev.plateau.inference.OrtRuntime;
 import dev.plateau.model.Manifest;
 import dev.plateau.model.ModelBundle;
+import dev.plateau.store.DurableFiles;
+import dev.plateau.store.ModelStore;
+import dev.plateau.tuning.FineTune;
+import dev.plateau.tuning.IdleThread;
+import dev.plateau.tuning.TuningConfig;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -16,6 +23,7 @@ import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -31,7 +39,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Footprint {
     /** The JVM flags of {@code systemd/plateau.service} (its PLATEAU_JAVA_MEMORY and the rest of ExecStart). */
-    public static final List<String> UNIT_JVM_FLAGS = List.of("-XX:+UseSerialGC", "-Xms32m", "-Xmx160m", "-Xss512k",
+    public static final List<String> UNIT_JVM_FLAGS = List.of("-XX:+UseSerialGC", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=20", "-Xms32m", "-Xmx160m", "-Xss512k",
             "-XX:MaxMetaspaceSize=64m", "-XX:ReservedCodeCacheSize=48m", "-XX:MaxDirectMemorySize=32m",
             "-XX:+ExitOnOutOfMemoryError", "-XX:-UsePerfData");
 
@@ -119,6 +127,52 @@ public final class Footprint {
         command.addAll(List.of("-cp", classPath, mainClass));
         command.addAll(List.of(args));
         return command;
+    }
+
+    /**
+     * What one fine-tune added to a JVM with the unit's flags that holds the config's models, each
+     * warmed up on the data: resident memory settled before it, and the kernel's peak during it
+     * (the peak is reset just before), in KiB.
+     */
+    public record FineTuneMemory(String model, Path data, long rssBeforeKib, long peakKib, long millis,
+                                 String outcome) {
+        public long addedKib() {
+            return peakKib - rssBeforeKib;
+        }
+    }
+
+    /** {@link TuneChild} on {@code model} of {@code config}, fine-tuned on {@code data}, as a child JVM. */
+    public static FineTuneMemory fineTune(Path config, String model, Path data, boolean startCache)
+            throws IOException, InterruptedException {
+        Path natives = startCache ? Files.createTempDirectory("plateau-start-cache") : null;
+        try {
+            List<String> flags = new ArrayList<>();
+            if (natives != null) {
+                StartCache.unpack(natives);
+                flags.add("-D" + StartCache.NATIVE_DIR_PROPERTY + "=" + natives);
+            }
+            Process process = new ProcessBuilder(command(System.getProperty("java.class.path"), flags,
+                    TuneChild.class.getName(), config.toString(), model, data.toString()))
+                    .redirectErrorStream(true).start();
+            List<String> lines = new ArrayList<>();
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
+                    StandardCharsets.UTF_8))) {
+                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                    lines.add(line);
+                }
+            }
+            process.waitFor();
+            String result = lines.stream().filter(l -> l.startsWith(TuneChild.RESULT)).findFirst()
+                    .orElseThrow(() -> new IllegalStateException("the fine-tune child exited " + process.exitValue()
+                            + " without a result:\n" + String.join("\n", lines)));
+            String[] f = result.substring(TuneChild.RESULT.length()).split(" ");
+            return new FineTuneMemory(model, data, Long.parseLong(f[0]), Long.parseLong(f[1]), Long.parseLong(f[2]),
+                    f[3]);
+        } finally {
+            if (natives != null) {
+                DurableFiles.deleteTree(natives);
+            }
+        }
     }
 
     private static Run run(String what, List<String> command, double seconds, String ready, String result)
@@ -254,6 +308,83 @@ public final class Footprint {
             System.out.println(BARE_RESULT);
             System.out.flush();
             Thread.sleep(Long.MAX_VALUE);
+        }
+    }
+
+    /**
+     * {@code TuneChild CONFIG MODEL DATA}: loads every model of CONFIG into an inference engine as
+     * the daemon does, warms MODEL up on DATA's first files, lets the heap settle, then runs one
+     * fine-tune of MODEL on DATA into a throw-away store exactly as the daemon's {@code finetune}
+     * command does (on a thread at idle priority, the model's tuning defaults) and prints
+     * {@link #RESULT} with resident KiB before, the peak KiB during, milliseconds and the decision.
+     */
+    public static final class TuneChild {
+        static final String RESULT = "finetune-memory: ";
+        private static final int WARM_UP_FILES = 50;
+
+        private TuneChild() {}
+
+        public static void main(String[] args) throws InterruptedException {
+            LogSetup.forCommand();
+            StartCache.use();
+            StartCache.warnIfUnused();
+            int[] status = {1};
+            Thread main = new Thread(null, () -> {
+                try {
+                    run(Path.of(args[0]), args[1], Path.of(args[2]));
+                    status[0] = 0;
+                } catch (IOException | InputRejectedException | RuntimeException e) {
+                    System.out.println("the fine-tune failed: " + e);
+                }
+            }, "tune-child-main", OrtRuntime.CALLER_STACK_BYTES);
+            main.start();
+            main.join();
+            System.exit(status[0]);
+        }
+
+        private static void run(Path configFile, String model, Path data) throws IOException, InputRejectedException {
+            DeviceConfig config = ConfigLoader.load(configFile);
+            OrtEnvironment env = OrtRuntime.environment(config.inference().threads());
+            List<InferenceEngine> engines = new ArrayList<>();
+            Path state = Files.createTempDirectory("plateau-tune-child");
+            try {
+                ModelBundle tuned = null;
+                for (DeviceConfig.ModelConfig m : config.models()) {
+                    ModelBundle bundle = ModelBundle.open(m.bundle());
+                    InferenceEngine engine = InferenceEngine.load(bundle, env, 0);
+                    engines.add(engine);
+                    if (m.name().equals(model)) {
+                        tuned = bundle;
+                        try (var files = Files.walk(data)) {
+                            for (Path file : files.filter(Files::isRegularFile).sorted().limit(WARM_UP_FILES).toList()) {
+                                engine.infer(file);
+                            }
+                        }
+                    }
+                }
+                if (tuned == null) {
+                    throw new IllegalArgumentException("no model '" + model + "' in " + configFile);
+                }
+                System.gc();
+                Thread.sleep(1_000);
+                long before = status(ProcessHandle.current().pid()).get("VmRSS");
+                Files.writeString(Path.of("/proc/self/clear_refs"), "5"); // resets VmHWM to the current RSS
+                ModelStore store = ModelStore.signedByDevice(state, Clock.systemUTC(), ModelStore.KEEP_LAST);
+                long start = System.nanoTime();
+                ModelBundle bundle = tuned;
+                FineTune.Outcome outcome = IdleThread.run("plateau-finetune",
+                        () -> new FineTune(ModelBundle.open(bundle.dir()), store, TuningConfig.defaults(),
+                                Clock.systemUTC()).run(data, null));
+                long millis = (System.nanoTime() - start) / 1_000_000;
+                long peak = status(ProcessHandle.current().pid()).get("VmHWM");
+                System.out.println(RESULT + before + " " + peak + " " + millis + " "
+                        + (outcome.accepted() ? "accepted" : "rejected"));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                engines.forEach(InferenceEngine::close);
+                DurableFiles.deleteTree(state);
+            }
         }
     }
 }

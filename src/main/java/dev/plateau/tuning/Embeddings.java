@@ -11,16 +11,17 @@ final class Embeddings {
     private Embeddings() {}
 
     static Samples of(EmbeddingExtractor extractor, List<SampleDirectory.Sample> files, String what) {
-        float[][] x = new float[files.size()][];
+        // Row after row into one array: the embeddings are most of a fine-tune's memory.
+        int width = extractor.width();
+        float[] x = new float[Math.multiplyExact(files.size(), width)];
         int[] y = new int[files.size()];
         List<String> rejected = new ArrayList<>();
         for (int i = 0; i < files.size(); i++) {
             SampleDirectory.Sample s = files.get(i);
             try {
-                x[i] = extractor.embed(s.file());
+                System.arraycopy(extractor.embed(s.file()), 0, x, i * width, width);
             } catch (InputRejectedException e) {
                 rejected.add(e.getMessage());
-                x[i] = new float[extractor.width()];
             }
             y[i] = s.label();
         }
@@ -29,6 +30,6 @@ final class Embeddings {
                     + " files cannot be used: " + rejected.subList(0, Math.min(10, rejected.size()))
                     + (rejected.size() > 10 ? " ..." : ""));
         }
-        return Samples.classification(x, y);
+        return Samples.owning(x, width, y);
     }
 }

@@ -21,18 +21,27 @@ public final class Samples {
 
     /** Rows of {@code x} are embeddings; {@code labels[i]} is the class index of row i. */
     public static Samples classification(float[][] x, int[] labels) {
-        return classification(flatten("embeddings", x), x.length == 0 ? 0 : x[0].length, labels);
+        return owning(flatten("embeddings", x), x.length == 0 ? 0 : x[0].length, labels);
     }
 
     /** {@code flat} holds {@code labels.length} embeddings of {@code dim} values, row after row. */
     public static Samples classification(float[] flat, int dim, int[] labels) {
+        return owning(flat.clone(), dim, labels);
+    }
+
+    /**
+     * As {@link #classification(float[], int, int[])}, keeping {@code flat} itself: for a caller
+     * that made it and lets go of it. A fine-tune's embeddings are most of its memory; a copy of
+     * them would be the rest.
+     */
+    static Samples owning(float[] flat, int dim, int[] labels) {
         int n = checkShape(flat, dim, labels.length);
         for (int i = 0; i < n; i++) {
             if (labels[i] < 0) {
                 throw new IllegalArgumentException("labels[" + i + "]: must be >= 0 (" + labels[i] + " seen)");
             }
         }
-        return new Samples(dim, flat.clone(), labels.clone(), null, 0);
+        return new Samples(dim, flat, labels.clone(), null, 0);
     }
 
     /** Rows of {@code x} are embeddings; rows of {@code targets} the wanted outputs. */

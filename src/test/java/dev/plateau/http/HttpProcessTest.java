@@ -442,8 +442,10 @@ class HttpProcessTest {
             out.flush();
             long start = System.nanoTime();
             HttpResponse<String> busy = null;
-            // The slow request holds the one slot as soon as its headers are read.
-            for (int i = 0; i < 50 && (busy == null || busy.statusCode() != 503); i++) {
+            // The slow request holds the one slot as soon as its headers are read, until it is cut
+            // off 2 s on: try for most of that (50 tries were once not enough on a loaded machine).
+            long deadline = start + TimeUnit.MILLISECONDS.toNanos(1_800);
+            while (System.nanoTime() < deadline && (busy == null || busy.statusCode() != 503)) {
                 busy = post("/v2/models/tiny-gray/infer", "image/png", middlePng());
                 Thread.sleep(10);
             }
