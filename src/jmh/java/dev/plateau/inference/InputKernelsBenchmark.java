@@ -1,5 +1,6 @@
 package dev.plateau.inference;
 
+import dev.plateau.bench.KernelBenchmark;
 import dev.plateau.model.Manifest;
 import dev.plateau.model.ModelBundle;
 import java.awt.image.BufferedImage;
@@ -10,18 +11,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The per-sample kernels in front of a model's run, on the reference models' own inputs: a
@@ -30,12 +24,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * softmax over 10 logits. Run from the repository root (README: Performance, JMH).
  */
 @State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 3, time = 2)
-@Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"-XX:+UseSerialGC", "-Xmx160m"})
-public class InputKernelsBenchmark {
+public class InputKernelsBenchmark extends KernelBenchmark {
     private byte[] png;
     private byte[] csv;
     private byte[] jpeg;

@@ -1,17 +1,11 @@
 package dev.plateau.tuning;
 
+import dev.plateau.bench.KernelBenchmark;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The matrix products of one training step of fashion-cnn's head (1568 -> 128, batch 32), as
@@ -19,12 +13,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * printed time per call gives GFLOP/s as 2 * 32 * 1568 * 128 / time (0.0128 GFLOP per product).
  */
 @State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 3, time = 2)
-@Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"-XX:+UseSerialGC", "-Xmx160m"})
-public class HeadKernelsBenchmark {
+public class HeadKernelsBenchmark extends KernelBenchmark {
     private static final int BATCH = 32;
     private static final int IN = 1568;
     private static final int OUT = 128;

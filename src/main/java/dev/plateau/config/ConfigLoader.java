@@ -458,9 +458,11 @@ public final class ConfigLoader {
         Integer window = s.integer("window_s", 1, 7 * 86_400, d.windowSeconds());
         Integer samples = s.integer("window_samples", 0, 10_000_000, d.windowSamples());
         Double latency = s.number("max_latency_ratio", 1.0, 1000.0, false, d.maxLatencyRatio());
+        Double confidence = s.number("max_confidence_drop", 0.01, 1.0, false, d.maxConfidenceDrop());
+        Double entropy = s.number("max_entropy_rise", 0.01, 10.0, false, d.maxEntropyRise());
         s.finish();
-        return window == null || samples == null || latency == null ? d
-                : new DeviceConfig.Probation(window, samples, latency);
+        return window == null || samples == null || latency == null || confidence == null || entropy == null ? d
+                : new DeviceConfig.Probation(window, samples, latency, confidence, entropy);
     }
 
     private static DeviceConfig.Tuning tuning(Section s) {

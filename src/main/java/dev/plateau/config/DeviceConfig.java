@@ -139,17 +139,21 @@ public record DeviceConfig(
     }
 
     /**
-     * How long a newly activated version (a fine-tune's or a deploy's) is on probation, and how much
-     * slower than the previous one it may be; the other thresholds are the store's defaults.
+     * How long a newly activated version (a fine-tune's or a deploy's) is on probation, how much
+     * slower than the previous one it may be, and how far its mean top-1 confidence may fall and its
+     * mean prediction entropy (nats) rise; the other thresholds are the store's defaults.
      */
-    public record Probation(int windowSeconds, int windowSamples, double maxLatencyRatio) {
-        /** Ten minutes or 500 samples, p99 latency up to 3x the previous version's. */
-        public static final Probation DEFAULTS = new Probation(600, 500, 3.0);
+    public record Probation(int windowSeconds, int windowSamples, double maxLatencyRatio, double maxConfidenceDrop,
+                            double maxEntropyRise) {
+        /** Ten minutes or 500 samples, p99 latency up to 3x the previous version's, confidence -0.15, entropy +0.3. */
+        public static final Probation DEFAULTS = new Probation(600, 500, 3.0, 0.15, 0.3);
 
         public Probation {
             Checks.inRange("probation.window_s", windowSeconds, 1, 7 * 86_400);
             Checks.inRange("probation.window_samples", windowSamples, 0, 10_000_000);
             Checks.inRange("probation.max_latency_ratio", maxLatencyRatio, 1.0, 1000.0);
+            Checks.inRange("probation.max_confidence_drop", maxConfidenceDrop, 0.01, 1.0);
+            Checks.inRange("probation.max_entropy_rise", maxEntropyRise, 0.01, 10.0);
         }
     }
 

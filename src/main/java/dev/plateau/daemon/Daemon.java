@@ -115,8 +115,7 @@ public final class Daemon implements AutoCloseable {
             ModelStore store = ModelStore.signedByDevice(config.stateDir(), clock, KEEP_VERSIONS);
             for (DeviceConfig.ModelConfig model : config.models()) {
                 ModelSlot slot = ModelSlot.open(model.bundle(), store, env, model.threads(), clock,
-                        ProbationPolicy.defaults().with(Duration.ofSeconds(config.probation().windowSeconds()),
-                                config.probation().windowSamples(), config.probation().maxLatencyRatio()),
+                        probation(config.probation()),
                         this::decision, drifts.monitor(model, env));
                 slots.put(model.name(), slot);
                 InferenceEngine engine = slot.engine();
@@ -331,5 +330,10 @@ public final class Daemon implements AutoCloseable {
         alarms.checkpoint();
         slots.values().forEach(ModelSlot::close);
         Logger.info("plateau stopped");
+    }
+
+    private static ProbationPolicy probation(DeviceConfig.Probation p) {
+        return ProbationPolicy.defaults().with(Duration.ofSeconds(p.windowSeconds()), p.windowSamples(),
+                p.maxLatencyRatio(), p.maxConfidenceDrop(), p.maxEntropyRise());
     }
 }

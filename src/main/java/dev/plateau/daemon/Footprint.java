@@ -34,13 +34,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * What the daemon costs in memory and start time, beside the least any program running the same
  * models on ONNX Runtime costs: {@code plateau run -c CONFIG} as a child JVM with the systemd
  * unit's flags, and a bare JVM with the same flags that loads the config's models into ONNX
- * Runtime sessions, runs each once and waits ({@link Bare}). Resident memory is read from
- * {@code /proc/PID/status} once a second.
+ * Runtime sessions, runs each once and waits ({@link Bare}); and what one fine-tune adds
+ * ({@link TuneChild}). Resident memory is read from {@code /proc/PID/status}, once a second.
  */
 public final class Footprint {
-    /** The JVM flags of {@code systemd/plateau.service} (its PLATEAU_JAVA_MEMORY and the rest of ExecStart). */
-    public static final List<String> UNIT_JVM_FLAGS = List.of("-XX:+UseSerialGC", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=20", "-Xms32m", "-Xmx160m", "-Xss512k",
-            "-XX:MaxMetaspaceSize=64m", "-XX:ReservedCodeCacheSize=48m", "-XX:MaxDirectMemorySize=32m",
+    /**
+     * The JVM flags of {@code systemd/plateau.service} (its PLATEAU_JAVA_MEMORY and the rest of
+     * ExecStart) but the archive's path, which a measurement makes its own ({@link StartCache}).
+     */
+    public static final List<String> UNIT_JVM_FLAGS = List.of("-XX:+UseSerialGC", "-XX:MinHeapFreeRatio=10",
+            "-XX:MaxHeapFreeRatio=20", "-Xms32m", "-Xmx160m", "-Xss512k", "-XX:MaxMetaspaceSize=64m", "-XX:ReservedCodeCacheSize=48m", "-XX:MaxDirectMemorySize=32m",
             "-XX:+ExitOnOutOfMemoryError", "-XX:-UsePerfData");
 
     static final String BARE_READY = "bare: ready";

@@ -47,8 +47,9 @@ public record ProbationPolicy(Duration window, int windowSamples, int minSamples
         return new ProbationPolicy(Duration.ofMinutes(10), 500, 30, 0.15, 0.3, 0.3, 0.05, 3.0);
     }
 
-    /** These thresholds with another window and latency bound (the device's {@code probation} settings). */
-    public ProbationPolicy with(Duration window, int windowSamples, double maxLatencyRatio) {
+    /** These thresholds with the device's {@code probation} settings in place of theirs. */
+    public ProbationPolicy with(Duration window, int windowSamples, double maxLatencyRatio, double maxConfidenceDrop,
+                                double maxEntropyRise) {
         return new ProbationPolicy(window, windowSamples, minSamples, maxConfidenceDrop, maxEntropyRise,
                 maxTotalVariation, maxErrorRateRise, maxLatencyRatio);
     }

@@ -66,6 +66,25 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void read_probation_readsEveryThresholdAndDefaultsTheRest() throws IOException {
+        assertEquals(DeviceConfig.Probation.DEFAULTS, read(valid()).probation());
+        DeviceConfig.Probation p = read(valid() + "probation: {window_samples: 100, max_entropy_rise: 0.6, "
+                + "max_confidence_drop: 0.2}\n").probation();
+        assertEquals(new DeviceConfig.Probation(600, 100, 3.0, 0.2, 0.6), p);
+    }
+
+    @Test
+    void read_badProbationThresholds_nameTheValueAndTheAllowedRange() {
+        List<String> errors = errors(valid() + "probation: {max_entropy_rise: 0, max_confidence_drop: 2}\n");
+        assertAll(
+                () -> assertEquals(2, errors.size(), errors.toString()),
+                () -> assertTrue(errors.stream().anyMatch(e -> e.startsWith(
+                        "probation.max_confidence_drop: out of range (2")), errors.toString()),
+                () -> assertTrue(errors.stream().anyMatch(e -> e.startsWith(
+                        "probation.max_entropy_rise: out of range (0")), errors.toString()));
+    }
+
+    @Test
     void read_sourceWithoutAlarm_hasNone() throws IOException {
         assertTrue(read(valid()).sources().get(0).alarm().isEmpty());
     }

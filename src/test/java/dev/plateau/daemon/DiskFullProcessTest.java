@@ -37,7 +37,8 @@ class DiskFullProcessTest {
 
                 // The replay runs at 20 Hz: ~60 inferences, each of which fails to keep its sample.
                 Thread.sleep(3_000);
-                List<String> after = child.lines().subList(before, child.lines().size());
+                List<String> now = List.copyOf(child.lines());
+                List<String> after = now.subList(before, now.size());
 
                 assertTrue(count(after, "result source=cam") >= 20, "stopped inferring: " + after);
                 assertEquals(1, count(after, "sample store:"), String.join("\n", after));

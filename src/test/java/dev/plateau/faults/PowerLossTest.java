@@ -199,7 +199,8 @@ class PowerLossTest {
                     files.map(p -> p.getFileName().toString()).filter(n -> lost.stream().anyMatch(n::contains))
                             .forEach(seen::add);
                 }
-                List<String> last = child.lines().subList(Math.max(0, child.lines().size() - 6), child.lines().size());
+                List<String> now = List.copyOf(child.lines());
+                List<String> last = now.subList(Math.max(0, now.size() - 6), now.size());
                 assertEquals(Set.of(), lost, "acknowledged events lost after kill " + kill + ": stored in trial "
                         + lost.stream().map(storedIn::get).toList() + ", files naming them " + seen
                         + ", the last lines of this trial " + last);

@@ -14,6 +14,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * {@code plateau} as a real child process on the test classpath, its output collected line by
  * line. Signals go through kill(1): {@link Process#destroy()} would also close our end of its output.
+ * {@code lines} is the live list the reader appends to: iterate it, or copy it before taking a
+ * sub-list (a sub-list of it throws ConcurrentModificationException once a line arrives).
  */
 public record ChildJvm(Process process, List<String> lines, Thread reader) {
 
