@@ -124,6 +124,7 @@ class DiskFullFineTuneTest {
                             (t, m) -> failedEvents.add(JSON.readTree(m.getPayload()))});
                 assertTrue(child.awaitLine("fleet: connected to", 20), String.join("\n", child.lines()));
                 assertTrue(child.awaitLine("result source=cam", 20), String.join("\n", child.lines()));
+                awaitSubscribed(fleet, replies);
 
                 MqttProperties p = new MqttProperties();
                 p.setResponseTopic("fleet/full/replies");
@@ -163,7 +164,8 @@ class DiskFullFineTuneTest {
                 assertEquals(state.resolve("models/" + MODEL + "/versions").toString(), tuneFull.path("dir").asText());
                 assertTrue(tuneFull.path("need_bytes").asLong() > tuneFull.path("have_bytes").asLong(), disk.toString());
                 Thread.sleep(3_000);
-                List<String> sinceFill = List.copyOf(child.lines().subList(linesAtFill, child.lines().size()));
+                List<String> now = List.copyOf(child.lines());
+                List<String> sinceFill = now.subList(linesAtFill, now.size());
                 double sinceFillSeconds = (System.nanoTime() - filled) / 1e9;
                 assertTrue(count(sinceFill, "result source=cam") >= 10, "stopped inferring: " + Daemons.tail(sinceFill, 20));
                 assertEquals(1, count(sinceFill, "sample store:", "no space left on"), String.join("\n", sinceFill));
@@ -211,5 +213,27 @@ class DiskFullFineTuneTest {
             assertTrue(System.nanoTime() < deadline, "health not as expected: " + h);
             Thread.sleep(50);
         }
+    }
+
+    /**
+     * The daemon logs "connected" before its subscriptions are in place, so a command sent at once
+     * can find no subscriber (CI once waited 30 s for a finetune's reply that never came): pings,
+     * each its own command, until one is answered; then the replies so far are dropped.
+     */
+    private static void awaitSubscribed(MqttClient fleet, BlockingQueue<JsonNode> replies) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        for (int i = 0; ; i++) {
+            MqttProperties p = new MqttProperties();
+            p.setResponseTopic("fleet/full/replies");
+            p.setCorrelationData(new byte[] {9});
+            String ping = "{\"v\":1,\"cmdId\":\"sub-" + i + "\"}";
+            fleet.publish(NODE + "cmd/ping", new MqttMessage(ping.getBytes(StandardCharsets.UTF_8), 1, false, p));
+            if (replies.poll(1, TimeUnit.SECONDS) != null) {
+                break;
+            }
+            assertTrue(System.nanoTime() < deadline, "no reply to a ping in 20 s");
+        }
+        Thread.sleep(1_000);
+        replies.clear();
     }
 }
