@@ -126,6 +126,9 @@ install_files() {
         fi
         chgrp plateau "$etc/plateau.yaml"
         if [ -x /usr/bin/java ]; then
+            # A JDK older than 17.0.11 refuses the unit's native-heap trimming and would not start.
+            /usr/bin/java -XX:TrimNativeHeapInterval=5000 -version >/dev/null 2>&1 \
+                || echo "warning: /usr/bin/java does not know -XX:TrimNativeHeapInterval (JDK 17.0.11 or newer does): the service cannot start until it is upgraded" >&2
             # As the unit runs it: from the install directory, where models/ is.
             (cd "$lib" && /usr/bin/java -jar plateau.jar config check -c "$etc/plateau.yaml") \
                 || echo "warning: $etc/plateau.yaml needs fixing before the service can start" >&2

@@ -163,18 +163,22 @@ final class BenchCommand {
             ModelBundle b = ModelBundle.open(bundle);
             HeadBenchmark.Embedded e = HeadBenchmark.embed(b, data);
             HeadBenchmark.Runs ours = HeadBenchmark.train(e.head().layers(), e.samples(), steps, BATCH, repeats);
-            Optional<TorchPeer.Result> torch;
-            Path file = Files.createTempFile("plateau-head", ".bin");
-            try {
-                HeadBenchmark.writeForPeer(file, e.samples(), e.head().layers());
-                torch = TorchPeer.run(torchScript, file, steps, BATCH, HeadBenchmark.adamArguments(), repeats);
-            } finally {
-                Files.deleteIfExists(file);
+            Optional<String> skipped = TorchPeer.unavailable();
+            Optional<TorchPeer.Result> torch = Optional.empty();
+            if (skipped.isEmpty()) {
+                Path file = Files.createTempFile("plateau-head", ".bin");
+                try {
+                    HeadBenchmark.writeForPeer(file, e.samples(), e.head().layers());
+                    torch = Optional.of(TorchPeer.run(torchScript, file, steps, BATCH, HeadBenchmark.adamArguments(),
+                            repeats));
+                } finally {
+                    Files.deleteIfExists(file);
+                }
             }
             List<FineTuneContention.Result> contention = contention(b);
             String model = b.manifest().name();
-            System.out.println(json ? Json.line(toJson(model, e, ours, torch, contention))
-                    : table(model, e, ours, torch) + contentionTable(contention));
+            System.out.println(json ? Json.line(toJson(model, e, ours, torch, skipped.orElse(null), contention))
+                    : table(model, e, ours, torch, skipped.orElse(null)) + contentionTable(contention));
             return ExitCode.OK;
         }
 
@@ -246,7 +250,7 @@ final class BenchCommand {
         }
 
         static Map<String, Object> toJson(String model, HeadBenchmark.Embedded e, HeadBenchmark.Runs ours,
-                                          Optional<TorchPeer.Result> torch,
+                                          Optional<TorchPeer.Result> torch, String skipped,
                                           List<FineTuneContention.Result> contention) {
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("model", model);
@@ -277,6 +281,9 @@ final class BenchCommand {
                 out.put("torch", q);
                 out.put("ratio", ours.medianMillis() / t.medianMillis());
             });
+            if (torch.isEmpty()) {
+                out.put("torch_skipped", skipped);
+            }
             if (!contention.isEmpty()) {
                 out.put("inference_during_finetune", contention.stream().map(Tune::contentionJson).toList());
             }
@@ -284,7 +291,7 @@ final class BenchCommand {
         }
 
         static String table(String model, HeadBenchmark.Embedded e, HeadBenchmark.Runs ours,
-                            Optional<TorchPeer.Result> torch) {
+                            Optional<TorchPeer.Result> torch, String skipped) {
             StringBuilder out = new StringBuilder();
             out.append(String.format(Locale.ROOT, "%s: %d samples embedded (width %d) in %d ms; %d steps of batch %d,"
                             + " Adam, one thread, median of %d runs after a warm-up%n", model, e.samples().size(),
@@ -298,7 +305,7 @@ final class BenchCommand {
                 out.append(String.format(Locale.ROOT, "torch %s BLAS: loaded %s, 1024x1024 matmul %.1f GFLOP/s%s%n",
                         t.torchVersion(), t.blasLoaded().isEmpty() ? "(none seen)" : String.join(", ", t.blasLoaded()),
                         t.matmulGflops(), t.optimisedBlas() ? "" : " -- a reference BLAS: this ratio does not count"));
-            }, () -> out.append("pytorch: skipped, " + TorchPeer.PYTHON + " is missing\n"));
+            }, () -> out.append("pytorch: skipped, " + skipped + "\n"));
             return out.toString().stripTrailing();
         }
 

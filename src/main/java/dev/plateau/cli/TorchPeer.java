@@ -27,6 +27,8 @@ final class TorchPeer {
     private static final long TIMEOUT_SECONDS = 600;
     /** Below this a 1024x1024 matmul is not an optimised BLAS on any recent x86 or ARM core. */
     static final double OPTIMISED_GFLOPS = 15;
+    /** Importing torch reads a few hundred MB of libraries from a cold disk. */
+    private static final long PROBE_SECONDS = 60;
 
     /** What the peer reported. */
     record Result(double medianMillis, List<Double> runsMillis, double finalLoss, String torchVersion,
@@ -54,14 +56,34 @@ final class TorchPeer {
     }
 
     /**
-     * Runs {@code script} on {@code data}; empty when the interpreter is missing. A failure of the
-     * script (no torch, a bad file) is an exception with its standard error.
+     * Why the peer cannot run here, or empty when it can: {@link #PYTHON} missing, or without the
+     * modules the script imports (Debian's {@code python3-torch} brings both).
      */
-    static Optional<Result> run(Path script, Path data, int steps, int batch, List<String> adam, int repeats)
-            throws IOException, InterruptedException {
+    static Optional<String> unavailable() throws IOException, InterruptedException {
         if (!Files.isExecutable(PYTHON)) {
+            return Optional.of(PYTHON + " is missing");
+        }
+        Process p = new ProcessBuilder(PYTHON.toString(), "-c", "import numpy, torch")
+                .redirectErrorStream(true).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        if (!p.waitFor(PROBE_SECONDS, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return Optional.of(PYTHON + " did not import torch within " + PROBE_SECONDS + " s");
+        }
+        if (p.exitValue() == 0) {
             return Optional.empty();
         }
+        String[] lines = new String(out, StandardCharsets.UTF_8).strip().split("\n");
+        return Optional.of(PYTHON + " has no torch (" + lines[lines.length - 1].strip()
+                + "; apt-get install python3-torch)");
+    }
+
+    /**
+     * Runs {@code script} on {@code data}, where {@link #unavailable()} found nothing missing. A
+     * failure of the script (a bad file, a crash) is an exception with its standard error.
+     */
+    static Result run(Path script, Path data, int steps, int batch, List<String> adam, int repeats)
+            throws IOException, InterruptedException {
         if (!Files.isRegularFile(script)) {
             throw new IllegalArgumentException("--torch-script: no such file: " + script);
         }
@@ -92,10 +114,10 @@ final class TorchPeer {
             List<Double> runs = new ArrayList<>();
             j.get("runs_ms").forEach(v -> runs.add(v.asDouble()));
             JsonNode b = j.get("blas");
-            return Optional.of(new Result(j.get("median_ms").asDouble(), List.copyOf(runs),
+            return new Result(j.get("median_ms").asDouble(), List.copyOf(runs),
                     j.get("final_loss").asDouble(), j.get("torch").asText(), strings(b.get("build")),
                     strings(b.get("loaded")), b.get("matmul_1024_gflops").asDouble(),
-                    blas.map(Path::toString).orElse("")));
+                    blas.map(Path::toString).orElse(""));
         } finally {
             Files.deleteIfExists(err);
         }

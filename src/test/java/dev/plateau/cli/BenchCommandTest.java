@@ -59,6 +59,13 @@ class BenchCommandTest {
         assertEquals(200, r.get("samples").asInt(), out);
         assertEquals(20, r.get("steps").asInt());
         assertTrue(r.get("plateau").get("median_ms").asDouble() > 0, out);
+        // The PyTorch side where this machine has torch; elsewhere a skip that says what is missing.
+        if (r.has("torch")) {
+            assertTrue(r.get("torch").get("median_ms").asDouble() > 0, out);
+            assertTrue(r.get("ratio").asDouble() > 0, out);
+        } else {
+            assertTrue(r.get("torch_skipped").asText().contains("/usr/bin/python3"), out);
+        }
         JsonNode parts = r.get("inference_during_finetune");
         assertEquals(4, parts.size(), out);
         Set<String> seen = new java.util.HashSet<>();
