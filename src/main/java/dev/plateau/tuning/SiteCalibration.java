@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
@@ -68,6 +69,8 @@ final class SiteCalibration implements AutoCloseable {
     private final float[][] selection;
     private final float[][] validation;
     private final float[][] guard;
+    /** The training windows (fit and selection) in time order: by file name, as a node numbers them. */
+    private final float[][] inTimeOrder;
     private final List<ModalFeatures.Band> bands;
     private final List<ModalFeatures.Band> proxyBands;
     private final float[][] proxies;
@@ -95,6 +98,10 @@ final class SiteCalibration implements AutoCloseable {
         this.fit = raw(data.fit(), "training data");
         this.selection = raw(data.selection(), "selection split of the training data");
         this.validation = raw(data.validation(), "validation data");
+        List<Sample> training = new ArrayList<>(data.fit());
+        training.addAll(data.selection());
+        training.sort(Comparator.comparing(sample -> sample.file().getFileName().toString()));
+        this.inTimeOrder = raw(training, "training data in time order");
         this.guard = raw(data.guard().stream().filter(s -> s.label() == positive).toList(), "anchor guard");
         this.bands = ModalBands.find(concat(fit, selection), length, rate);
         List<ModalFeatures.Band> widened = new ArrayList<>();
@@ -246,7 +253,8 @@ final class SiteCalibration implements AutoCloseable {
         double[] sAfter = logOdds(candidate.model(), withProxies);
         SiteReport.Blinding blinding = blinding(sBefore, sAfter);
         SiteReport.Alarm alarm = alarm(logOdds(candidate.model(), Samples.classification(selection,
-                labels(selection.length, negative))));
+                labels(selection.length, negative))), logOdds(candidate.model(), Samples.classification(inTimeOrder,
+                labels(inTimeOrder.length, negative))));
         SiteReport site = new SiteReport(bands.stream().map(b -> List.of(b.lowHz(), b.highHz())).toList(),
                 proxyBands.stream().map(b -> List.of(b.lowHz(), b.highHz())).toList(), Proxies.MIN_SHIFT, Proxies.MAX_SHIFT,
                 candidate.headShift(), HEAD_FALSE_ALARMS, blinding, alarm);
@@ -359,11 +367,46 @@ final class SiteCalibration implements AutoCloseable {
     /**
      * The deck-level threshold on the mean log-odds of {@link #ALARM_WINDOWS} windows: the
      * {@code 1 - ALARM_FALSE_ALARM_RATE} quantile of block means drawn from the selection split's
-     * healthy windows.
+     * healthy windows, its distance from their mean widened by the square root of the {@link
+     * #designEffect} of the training windows in time order. Blocks drawn from single windows
+     * assume the windows of a block independent; a deck's are not (a minute of windows shares its
+     * temperature, traffic and wind), and a threshold set as if they were raises many times the
+     * stated rate of block false alarms.
+     *
+     * @param healthy the selection split's log-odds (windows the fit did not see)
+     * @param inTimeOrder the training windows' log-odds in time order
      */
-    private SiteReport.Alarm alarm(double[] healthy) {
-        return new SiteReport.Alarm(ALARM_WINDOWS, NoveltyFit.quantile(blockMeans(healthy, config.seed() + 11),
-                1 - ALARM_FALSE_ALARM_RATE), ALARM_FALSE_ALARM_RATE, healthy.length);
+    private SiteReport.Alarm alarm(double[] healthy, double[] inTimeOrder) {
+        double mean = Arrays.stream(healthy).average().orElse(0);
+        double quantile = NoveltyFit.quantile(blockMeans(healthy, config.seed() + 11), 1 - ALARM_FALSE_ALARM_RATE);
+        double effect = designEffect(inTimeOrder, ALARM_WINDOWS);
+        return new SiteReport.Alarm(ALARM_WINDOWS, mean + (quantile - mean) * Math.sqrt(effect),
+                ALARM_FALSE_ALARM_RATE, healthy.length, effect);
+    }
+
+    /**
+     * {@code Var(mean of n consecutive) / (Var(one) / n)} for a stationary series, from its sample
+     * autocorrelations: {@code 1 + 2 sum_{k<n} (1 - k/n) r_k}, at least 1.
+     */
+    static double designEffect(double[] series, int n) {
+        int m = series.length;
+        double mean = Arrays.stream(series).average().orElse(0);
+        double c0 = 0;
+        for (double x : series) {
+            c0 += (x - mean) * (x - mean);
+        }
+        if (!(c0 > 0) || m < 2 * n) {
+            return 1;
+        }
+        double sum = 0;
+        for (int k = 1; k < n; k++) {
+            double ck = 0;
+            for (int t = k; t < m; t++) {
+                ck += (series[t] - mean) * (series[t - k] - mean);
+            }
+            sum += (1 - (double) k / n) * ck / c0;
+        }
+        return Math.max(1, 1 + 2 * sum);
     }
 
     private GraphRunner run(byte[] file, String what) {

@@ -85,8 +85,13 @@ public record TuneReport(String model, int baseVersion, String baseModelSha256, 
                                double riseP, double lowerP, double blockDetectionBefore, double blockDetectionAfter,
                                boolean blinded, String reason) {}
 
-        /** The threshold on the mean log-odds of {@code windows} windows for a block false-alarm rate. */
-        public record Alarm(int windows, double threshold, double falseAlarmRate, int healthyWindows) {}
+        /**
+         * The threshold on the mean log-odds of {@code windows} windows for a block false-alarm
+         * rate; {@code designEffect} is how many times the variance of a block's mean exceeds that
+         * of independent windows, as the site's windows in time order show (1: independent).
+         */
+        public record Alarm(int windows, double threshold, double falseAlarmRate, int healthyWindows,
+                            double designEffect) {}
     }
 
     /**

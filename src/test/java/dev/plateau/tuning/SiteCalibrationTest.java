@@ -39,6 +39,29 @@ class SiteCalibrationTest {
     }
 
     @Test
+    void designEffect_independentCorrelatedAndBurstySeries_asTheirBlockMeansVary() {
+        java.util.Random random = new java.util.Random(3);
+        int m = 20_000;
+        double[] independent = new double[m];
+        double[] ar = new double[m];
+        double[] bursts = new double[m];
+        double level = 0;
+        for (int t = 0; t < m; t++) {
+            independent[t] = random.nextGaussian();
+            ar[t] = (t == 0 ? 0 : 0.5 * ar[t - 1]) + random.nextGaussian();
+            level = t % 12 == 0 ? random.nextGaussian() : level;
+            bursts[t] = level + 0.1 * random.nextGaussian();
+        }
+        assertEquals(1.0, SiteCalibration.designEffect(independent, 12), 0.15);
+        // AR(1) at 0.5: 1 + 2 sum_{k<12} (1 - k/12) 0.5^k = 2.67.
+        assertEquals(2.67, SiteCalibration.designEffect(ar, 12), 0.3);
+        // Minutes of one level each, blocks at any offset: 1 + 2 sum_k (1 - k/12)^2 = 8.0 (12 if aligned).
+        assertEquals(8.0, SiteCalibration.designEffect(bursts, 12), 0.8);
+        // Too short to say: independent is assumed.
+        assertEquals(1.0, SiteCalibration.designEffect(java.util.Arrays.copyOf(bursts, 20), 12));
+    }
+
+    @Test
     void calibrate_headOnlyWithoutNovelty_refusedAsBlinded(@TempDir Path tmp) throws Exception {
         // Healthy data only and no novelty score: all training can do is teach the head to say
         // "healthy", which is a blind detector.
