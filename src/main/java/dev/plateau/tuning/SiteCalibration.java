@@ -98,10 +98,7 @@ final class SiteCalibration implements AutoCloseable {
         this.fit = raw(data.fit(), "training data");
         this.selection = raw(data.selection(), "selection split of the training data");
         this.validation = raw(data.validation(), "validation data");
-        List<Sample> training = new ArrayList<>(data.fit());
-        training.addAll(data.selection());
-        training.sort(Comparator.comparing(sample -> sample.file().getFileName().toString()));
-        this.inTimeOrder = raw(training, "training data in time order");
+        this.inTimeOrder = inTimeOrder(data, concat(fit, selection));
         this.guard = raw(data.guard().stream().filter(s -> s.label() == positive).toList(), "anchor guard");
         this.bands = ModalBands.find(concat(fit, selection), length, rate);
         List<ModalFeatures.Band> widened = new ArrayList<>();
@@ -194,6 +191,16 @@ final class SiteCalibration implements AutoCloseable {
         }
         double at = NoveltyFit.quantile(evidence, 1 - rate);
         return score.withDrop(score.dropWeights(), score.dropBias(), score.dropSlope(), (float) (score.dropOffset() + at));
+    }
+
+    /** {@code windows} (fit then selection, as decoded) ordered by their files' names. */
+    private static float[][] inTimeOrder(TuneData data, float[][] windows) {
+        List<Sample> files = new ArrayList<>(data.fit());
+        files.addAll(data.selection());
+        Integer[] order = new Integer[files.size()];
+        Arrays.setAll(order, i -> i);
+        Arrays.sort(order, Comparator.comparing(i -> files.get(i).file().getFileName().toString()));
+        return Arrays.stream(order).map(i -> windows[i]).toArray(float[][]::new);
     }
 
     /** The channel whose mean is largest in magnitude over the windows: the one gravity is on. */
@@ -377,7 +384,7 @@ final class SiteCalibration implements AutoCloseable {
      * @param inTimeOrder the training windows' log-odds in time order
      */
     private SiteReport.Alarm alarm(double[] healthy, double[] inTimeOrder) {
-        double mean = Arrays.stream(healthy).average().orElse(0);
+        double mean = mean(healthy, 0, healthy.length);
         double quantile = NoveltyFit.quantile(blockMeans(healthy, config.seed() + 11), 1 - ALARM_FALSE_ALARM_RATE);
         double effect = designEffect(inTimeOrder, ALARM_WINDOWS);
         return new SiteReport.Alarm(ALARM_WINDOWS, mean + (quantile - mean) * Math.sqrt(effect),
