@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.plateau.cli.Main;
 import dev.plateau.fleet.Outbox;
+import dev.plateau.sensor.DirectorySource;
 import dev.plateau.testing.ChildJvm;
 import dev.plateau.testing.Files2;
 import dev.plateau.testing.TinyDevice;
@@ -90,7 +91,13 @@ class PowerLossTest {
                     Path big = Files2.hugePng(tmp.resolve("big.png"), 4096, 4096, false, 1024, 2048);
                     Files.move(big, inbox.resolve("big-" + kill + ".png"));
                     written++;
-                    Thread.sleep(random.nextInt(600));
+                    if (kill % 4 == 1) {
+                        // Every fourth kill waits for the big frame in the in-handling marker, so that some
+                        // kills land inside the handling of a file whatever the machine's speed.
+                        awaitHandling(inbox, "big-" + kill, child);
+                    } else {
+                        Thread.sleep(random.nextInt(600));
+                    }
                 }
                 child.process().toHandle().destroyForcibly();
                 assertTrue(child.process().waitFor(10, TimeUnit.SECONDS), "did not die");
@@ -117,6 +124,22 @@ class PowerLossTest {
         }
         modelsVerifyClean(state, kills);
         return new DaemonFigures(kills, beforeReady, written, processed.size(), rejected.size(), quarantined);
+    }
+
+    /** Until a file named {@code prefix...} is in the inbox's {@code .handling/} (polled every ms), at most 30 s. */
+    private static void awaitHandling(Path inbox, String prefix, ChildJvm child) throws Exception {
+        Path handling = inbox.resolve(DirectorySource.HANDLING);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            try (Stream<Path> entries = Files.list(handling)) {
+                if (entries.anyMatch(p -> p.getFileName().toString().startsWith(prefix))) {
+                    return;
+                }
+            }
+            Thread.sleep(1);
+        }
+        throw new AssertionError("no " + prefix + "* in " + DirectorySource.HANDLING + " within 30 s: "
+                + String.join("\n", child.lines()));
     }
 
     /** {@code plateau models verify}, in-process: exit 0 and every row ok. */
