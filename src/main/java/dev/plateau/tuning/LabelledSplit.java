@@ -2,7 +2,6 @@ package dev.plateau.tuning;
 
 import dev.plateau.inference.SampleDirectory;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 
@@ -16,8 +15,9 @@ record LabelledSplit(List<SampleDirectory.Sample> train, List<SampleDirectory.Sa
     /**
      * @param validation a separate validation directory, or null to hold out a stratified
      *     {@code val_fraction} of {@code data} (at least one sample of each class)
+     * @param run files held out together ({@link TuneData#run})
      */
-    static LabelledSplit of(SampleDirectory data, SampleDirectory validation, TuningConfig config) {
+    static LabelledSplit of(SampleDirectory data, SampleDirectory validation, int run, TuningConfig config) {
         int classes = data.labels().size();
         List<SampleDirectory.Sample> train = new ArrayList<>();
         List<SampleDirectory.Sample> val = new ArrayList<>();
@@ -33,10 +33,10 @@ record LabelledSplit(List<SampleDirectory.Sample> train, List<SampleDirectory.Sa
                         ofClass.add(s);
                     }
                 }
-                Collections.shuffle(ofClass, random);
                 int held = ofClass.isEmpty() ? 0 : Math.max(1, (int) Math.round(ofClass.size() * config.valFraction()));
-                val.addAll(ofClass.subList(0, held));
-                train.addAll(ofClass.subList(held, ofClass.size()));
+                List<List<SampleDirectory.Sample>> parts = TuneData.takeRuns(ofClass, held, run, random);
+                val.addAll(parts.get(0));
+                train.addAll(parts.get(1));
             }
         }
         int[] trainCounts = counts(train, classes);

@@ -69,8 +69,8 @@ final class SiteCalibration implements AutoCloseable {
     private final float[][] selection;
     private final float[][] validation;
     private final float[][] guard;
-    /** The training windows (fit and selection) in time order: by file name, as a node numbers them. */
-    private final float[][] inTimeOrder;
+    /** The windows the fit never saw (selection and validation) in time order: by file name, as a node numbers them. */
+    private final float[][] heldOutInTimeOrder;
     private final List<ModalFeatures.Band> bands;
     private final List<ModalFeatures.Band> proxyBands;
     private final float[][] proxies;
@@ -98,7 +98,9 @@ final class SiteCalibration implements AutoCloseable {
         this.fit = raw(data.fit(), "training data");
         this.selection = raw(data.selection(), "selection split of the training data");
         this.validation = raw(data.validation(), "validation data");
-        this.inTimeOrder = inTimeOrder(data, concat(fit, selection));
+        this.heldOutInTimeOrder = inTimeOrder(
+                java.util.stream.Stream.concat(data.selection().stream(), data.validation().stream()).toList(),
+                concat(selection, validation));
         this.guard = raw(data.guard().stream().filter(s -> s.label() == positive).toList(), "anchor guard");
         this.bands = ModalBands.find(concat(fit, selection), length, rate);
         List<ModalFeatures.Band> widened = new ArrayList<>();
@@ -193,10 +195,8 @@ final class SiteCalibration implements AutoCloseable {
         return score.withDrop(score.dropWeights(), score.dropBias(), score.dropSlope(), (float) (score.dropOffset() + at));
     }
 
-    /** {@code windows} (fit then selection, as decoded) ordered by their files' names. */
-    private static float[][] inTimeOrder(TuneData data, float[][] windows) {
-        List<Sample> files = new ArrayList<>(data.fit());
-        files.addAll(data.selection());
+    /** {@code windows}, decoded from {@code files}, ordered by the files' names. */
+    private static float[][] inTimeOrder(List<Sample> files, float[][] windows) {
         Integer[] order = new Integer[files.size()];
         Arrays.setAll(order, i -> i);
         Arrays.sort(order, Comparator.comparing(i -> files.get(i).file().getFileName().toString()));
@@ -259,9 +259,8 @@ final class SiteCalibration implements AutoCloseable {
         double[] sBefore = logOdds(before, withProxies);
         double[] sAfter = logOdds(candidate.model(), withProxies);
         SiteReport.Blinding blinding = blinding(sBefore, sAfter);
-        SiteReport.Alarm alarm = alarm(logOdds(candidate.model(), Samples.classification(selection,
-                labels(selection.length, negative))), logOdds(candidate.model(), Samples.classification(inTimeOrder,
-                labels(inTimeOrder.length, negative))));
+        SiteReport.Alarm alarm = alarm(logOdds(candidate.model(), Samples.classification(heldOutInTimeOrder,
+                labels(heldOutInTimeOrder.length, negative))));
         SiteReport site = new SiteReport(bands.stream().map(b -> List.of(b.lowHz(), b.highHz())).toList(),
                 proxyBands.stream().map(b -> List.of(b.lowHz(), b.highHz())).toList(), Proxies.MIN_SHIFT, Proxies.MAX_SHIFT,
                 candidate.headShift(), HEAD_FALSE_ALARMS, blinding, alarm);
@@ -372,48 +371,41 @@ final class SiteCalibration implements AutoCloseable {
     }
 
     /**
-     * The deck-level threshold on the mean log-odds of {@link #ALARM_WINDOWS} windows: the
-     * {@code 1 - ALARM_FALSE_ALARM_RATE} quantile of block means drawn from the selection split's
-     * healthy windows, its distance from their mean widened by the square root of the {@link
-     * #designEffect} of the training windows in time order. Blocks drawn from single windows
-     * assume the windows of a block independent; a deck's are not (a minute of windows shares its
-     * temperature, traffic and wind), and a threshold set as if they were raises many times the
-     * stated rate of block false alarms.
+     * The deck-level threshold on the mean log-odds of {@link #ALARM_WINDOWS} consecutive windows:
+     * the normal prediction bound at {@code 1 - ALARM_FALSE_ALARM_RATE} for the mean of a block the
+     * calibration never saw, {@code m + t(J - 1) s sqrt(1 + 1/J)}, from the {@code J} blocks of
+     * the held-out windows (selection and validation, whole runs, in time order) with mean {@code
+     * m} and spread {@code s} of their block means, {@code s} no smaller than independent windows
+     * would give. A block's windows share their weather, traffic and wind, so block means vary
+     * between minutes by more than single windows suggest; only whole blocks the fit did not
+     * touch show by how much (on a finite-element deck, blocks of unseen years varied twice as
+     * much as those of the calibration data). With fewer than two blocks, the spread of single
+     * windows alone.
      *
-     * @param healthy the selection split's log-odds (windows the fit did not see)
-     * @param inTimeOrder the training windows' log-odds in time order
+     * @param heldOut the selection and validation windows' log-odds in time order
      */
-    private SiteReport.Alarm alarm(double[] healthy, double[] inTimeOrder) {
-        double mean = mean(healthy, 0, healthy.length);
-        double quantile = NoveltyFit.quantile(blockMeans(healthy, config.seed() + 11), 1 - ALARM_FALSE_ALARM_RATE);
-        double effect = designEffect(inTimeOrder, ALARM_WINDOWS);
-        return new SiteReport.Alarm(ALARM_WINDOWS, mean + (quantile - mean) * Math.sqrt(effect),
-                ALARM_FALSE_ALARM_RATE, healthy.length, effect);
-    }
-
-    /**
-     * {@code Var(mean of n consecutive) / (Var(one) / n)} for a stationary series, from its sample
-     * autocorrelations: {@code 1 + 2 sum_{k<n} (1 - k/n) r_k}, at least 1.
-     */
-    static double designEffect(double[] series, int n) {
-        int m = series.length;
-        double mean = Arrays.stream(series).average().orElse(0);
-        double c0 = 0;
-        for (double x : series) {
-            c0 += (x - mean) * (x - mean);
+    static SiteReport.Alarm alarm(double[] heldOut) {
+        int n = ALARM_WINDOWS;
+        int blocks = heldOut.length / n;
+        double mean = mean(heldOut, 0, heldOut.length);
+        double sd = sd(heldOut, 0, heldOut.length);
+        double independent = sd * sd / n;
+        double variance = independent;
+        int df = Math.max(1, heldOut.length - 1);
+        double[] means = new double[blocks];
+        for (int j = 0; j < blocks; j++) {
+            means[j] = mean(heldOut, j * n, (j + 1) * n);
         }
-        if (!(c0 > 0) || m < 2 * n) {
-            return 1;
+        if (blocks >= 2) {
+            double between = sd(means, 0, blocks);
+            variance = Math.max(independent, between * between);
+            df = blocks - 1;
+            mean = mean(means, 0, blocks);
         }
-        double sum = 0;
-        for (int k = 1; k < n; k++) {
-            double ck = 0;
-            for (int t = k; t < m; t++) {
-                ck += (series[t] - mean) * (series[t - k] - mean);
-            }
-            sum += (1 - (double) k / n) * ck / c0;
-        }
-        return Math.max(1, 1 + 2 * sum);
+        double bound = StudentT.quantile(1 - ALARM_FALSE_ALARM_RATE, df)
+                * Math.sqrt(variance * (1 + 1.0 / Math.max(1, blocks)));
+        double effect = independent > 0 ? variance / independent : 1;
+        return new SiteReport.Alarm(n, mean + bound, ALARM_FALSE_ALARM_RATE, heldOut.length, blocks, effect);
     }
 
     private GraphRunner run(byte[] file, String what) {

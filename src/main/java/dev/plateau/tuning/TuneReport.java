@@ -86,11 +86,12 @@ public record TuneReport(String model, int baseVersion, String baseModelSha256, 
                                boolean blinded, String reason) {}
 
         /**
-         * The threshold on the mean log-odds of {@code windows} windows for a block false-alarm
-         * rate; {@code designEffect} is how many times the variance of a block's mean exceeds that
-         * of independent windows, as the site's windows in time order show (1: independent).
+         * The threshold on the mean log-odds of {@code windows} consecutive windows for a block
+         * false-alarm rate, from {@code healthyWindows} held-out windows in {@code blocks} blocks;
+         * {@code designEffect} is how many times the variance of a block's mean exceeds that of
+         * independent windows, as those blocks show (1: independent, or fewer than two blocks).
          */
-        public record Alarm(int windows, double threshold, double falseAlarmRate, int healthyWindows,
+        public record Alarm(int windows, double threshold, double falseAlarmRate, int healthyWindows, int blocks,
                             double designEffect) {}
     }
 
