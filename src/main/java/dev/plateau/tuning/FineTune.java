@@ -90,10 +90,11 @@ public final class FineTune {
         boolean trained = !run.aborted() && run.bestWeights().isPresent();
         if (SiteCalibration.applies(bundle.manifest()) && data.negativeOnly(positive)) {
             try (SiteCalibration site = new SiteCalibration(bundle, data, config)) {
-                Candidate candidate = trained ? site.candidate(head, run.bestWeights().get(), novelty) : null;
-                SiteCalibration.Judged judged = candidate == null ? null
-                        : site.judge(candidate, data.labels());
-                return finish(started, data, chosen, candidate, judged == null ? null : judged.site(),
+                SiteCalibration.Calibrated calibrated = trained ? site.candidate(head, run.bestWeights().get(), novelty)
+                        : null;
+                SiteCalibration.Judged judged = calibrated == null ? null : site.judge(calibrated, data.labels());
+                return finish(started, data, chosen, calibrated == null ? null : calibrated.candidate(),
+                        judged == null ? null : judged.site(),
                         judged == null ? null : judged.gate(), site.validationRows());
             }
         }

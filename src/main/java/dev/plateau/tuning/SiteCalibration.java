@@ -69,8 +69,13 @@ final class SiteCalibration implements AutoCloseable {
     private final float[][] selection;
     private final float[][] validation;
     private final float[][] guard;
-    /** The windows the fit never saw (selection and validation) in time order: by file name, as a node numbers them. */
-    private final float[][] heldOutInTimeOrder;
+    /**
+     * Fit, selection and validation windows, concatenated in that order, by their files' names:
+     * time order, as a node numbers its windows.
+     */
+    private final int[] timeOrder;
+    /** The fit windows in time order, cut into the runs of {@link #ALARM_WINDOWS} the splits keep whole. */
+    private final int[][] fitRuns;
     private final List<ModalFeatures.Band> bands;
     private final List<ModalFeatures.Band> proxyBands;
     private final float[][] proxies;
@@ -98,9 +103,11 @@ final class SiteCalibration implements AutoCloseable {
         this.fit = raw(data.fit(), "training data");
         this.selection = raw(data.selection(), "selection split of the training data");
         this.validation = raw(data.validation(), "validation data");
-        this.heldOutInTimeOrder = inTimeOrder(
-                java.util.stream.Stream.concat(data.selection().stream(), data.validation().stream()).toList(),
-                concat(selection, validation));
+        List<Sample> all = new ArrayList<>(data.fit());
+        all.addAll(data.selection());
+        all.addAll(data.validation());
+        this.timeOrder = inTimeOrder(all);
+        this.fitRuns = runs(inTimeOrder(data.fit()), ALARM_WINDOWS);
         this.guard = raw(data.guard().stream().filter(s -> s.label() == positive).toList(), "anchor guard");
         this.bands = ModalBands.find(concat(fit, selection), length, rate);
         List<ModalFeatures.Band> widened = new ArrayList<>();
@@ -111,26 +118,81 @@ final class SiteCalibration implements AutoCloseable {
         this.proxies = Proxies.of(validation, PROXIES_PER_WINDOW, length, rate, proxyBands, config.seed() + 7);
     }
 
+    /**
+     * A candidate with, for the deck-level threshold, the fit windows' log-odds each from a
+     * novelty score fitted without its minute (in fit order; empty without a novelty score).
+     */
+    record Calibrated(Candidate candidate, double[] fitOutOfFold) {}
+
     /** The trained head at this site's operating point, with the modal novelty score when {@code novelty}. */
-    Candidate candidate(HeadGraph head, List<HeadLayer> trained, boolean novelty) {
+    Calibrated candidate(HeadGraph head, List<HeadLayer> trained, boolean novelty) {
         // Only ever quieter: a head already quieter than the target on this site stays as trained.
         double[] trainedLogOdds = logOdds(run(head.withHead(trained), "the trained head"), selection);
         double shift = Math.max(0, NoveltyFit.quantile(trainedLogOdds, 1 - HEAD_FALSE_ALARMS));
         byte[] file = head.withHead(shifted(trained, shift));
         NoveltyGraph.Score score = null;
+        double[] outOfFold = new double[0];
         if (novelty) {
             NoveltyGraph.Modal modal = new NoveltyGraph.Modal(bundle.manifest().input().tensor(), length, rate, bands);
             GraphRunner features = run(modal.exposedIn(file), "the modal features");
             float[][] normal = features(features, fit);
-            float[][] shuffled = normal.clone();
-            Collections.shuffle(Arrays.asList(shuffled), new Random(config.seed()));
-            score = withDrop(NoveltyFit.fit(shuffled, temperature(bands.size())), normal, bands.size(),
-                    gravityChannel(fit));
-            score = atFalseAlarms(score, features(features, selection), HEAD_FALSE_ALARMS);
+            float[][] unseen = features(features, selection);
+            score = novelty(normal, unseen);
+            outOfFold = outOfFold(logOdds(run(file, "the calibrated head"), fit), normal, unseen);
             file = NoveltyGraph.append(file, modal, head.outputTensor(), positive, score);
         }
         GraphRunner candidate = run(file, "the candidate");
-        return new Candidate(file, score, (rows, n) -> candidate.run(rows, n, head.outputTensor()), shift);
+        return new Calibrated(new Candidate(file, score, (rows, n) -> candidate.run(rows, n, head.outputTensor()), shift),
+                outOfFold);
+    }
+
+    /** The novelty score with its drop term, fitted on {@code normal} and set on {@code unseen}. */
+    private NoveltyGraph.Score novelty(float[][] normal, float[][] unseen) {
+        float[][] shuffled = normal.clone();
+        Collections.shuffle(Arrays.asList(shuffled), new Random(config.seed()));
+        NoveltyGraph.Score score = withDrop(NoveltyFit.fit(shuffled, temperature(bands.size())), normal, bands.size(),
+                gravityChannel(fit));
+        return atFalseAlarms(score, unseen, HEAD_FALSE_ALARMS);
+    }
+
+    /**
+     * Each fit window's calibrated log-odds with the novelty score fitted on the other minutes
+     * (leave one run out), as the candidate scores a minute it never saw; empty when the fit
+     * has fewer than two runs or a fold is too small to fit.
+     *
+     * @param head the calibrated head's log-odds of the fit windows
+     */
+    private double[] outOfFold(double[] head, float[][] normal, float[][] unseen) {
+        if (fitRuns.length < 2) {
+            return new double[0];
+        }
+        double[] out = new double[normal.length];
+        float[] logits = new float[2];
+        for (int[] run : fitRuns) {
+            boolean[] left = new boolean[normal.length];
+            for (int i : run) {
+                left[i] = true;
+            }
+            List<float[]> rest = new ArrayList<>();
+            for (int i = 0; i < normal.length; i++) {
+                if (!left[i]) {
+                    rest.add(normal[i]);
+                }
+            }
+            NoveltyGraph.Score fold;
+            try {
+                fold = novelty(rest.toArray(float[][]::new), unseen);
+            } catch (TuningDataException e) {
+                return new double[0];
+            }
+            for (int i : run) {
+                logits[positive] = (float) head[i];
+                logits[1 - positive] = 0;
+                float[] z = fold.apply(logits, normal[i], positive);
+                out[i] = z[positive] - z[1 - positive];
+            }
+        }
+        return out;
     }
 
     /**
@@ -195,12 +257,20 @@ final class SiteCalibration implements AutoCloseable {
         return score.withDrop(score.dropWeights(), score.dropBias(), score.dropSlope(), (float) (score.dropOffset() + at));
     }
 
-    /** {@code windows}, decoded from {@code files}, ordered by the files' names. */
-    private static float[][] inTimeOrder(List<Sample> files, float[][] windows) {
-        Integer[] order = new Integer[files.size()];
-        Arrays.setAll(order, i -> i);
-        Arrays.sort(order, Comparator.comparing(i -> files.get(i).file().getFileName().toString()));
-        return Arrays.stream(order).map(i -> windows[i]).toArray(float[][]::new);
+    /** Indices of {@code files} ordered by the files' names. */
+    private static int[] inTimeOrder(List<Sample> files) {
+        return java.util.stream.IntStream.range(0, files.size()).boxed()
+                .sorted(Comparator.comparing(i -> files.get(i).file().getFileName().toString()))
+                .mapToInt(Integer::intValue).toArray();
+    }
+
+    /** {@code order} cut into consecutive runs of {@code n} (the last may be shorter). */
+    private static int[][] runs(int[] order, int n) {
+        int[][] out = new int[(order.length + n - 1) / n][];
+        for (int r = 0; r < out.length; r++) {
+            out[r] = Arrays.copyOfRange(order, r * n, Math.min(order.length, (r + 1) * n));
+        }
+        return out;
     }
 
     /** The channel whose mean is largest in magnitude over the windows: the one gravity is on. */
@@ -245,7 +315,8 @@ final class SiteCalibration implements AutoCloseable {
     /** The gate's decision with the blinding guard first, and the site's figures for the report. */
     record Judged(GateDecision gate, SiteReport site) {}
 
-    Judged judge(Candidate candidate, List<String> labels) {
+    Judged judge(Calibrated calibrated, List<String> labels) {
+        Candidate candidate = calibrated.candidate();
         Scored.Model before = (rows, n) -> current.run(rows, n, bundle.manifest().output().tensor());
         int negative = 1 - positive;
         // Better: fewer false alarms on the site's own healthy windows. The proxies judge blinding
@@ -259,8 +330,7 @@ final class SiteCalibration implements AutoCloseable {
         double[] sBefore = logOdds(before, withProxies);
         double[] sAfter = logOdds(candidate.model(), withProxies);
         SiteReport.Blinding blinding = blinding(sBefore, sAfter);
-        SiteReport.Alarm alarm = alarm(logOdds(candidate.model(), Samples.classification(heldOutInTimeOrder,
-                labels(heldOutInTimeOrder.length, negative))));
+        SiteReport.Alarm alarm = alarm(unseenInTimeOrder(calibrated));
         SiteReport site = new SiteReport(bands.stream().map(b -> List.of(b.lowHz(), b.highHz())).toList(),
                 proxyBands.stream().map(b -> List.of(b.lowHz(), b.highHz())).toList(), Proxies.MIN_SHIFT, Proxies.MAX_SHIFT,
                 candidate.headShift(), HEAD_FALSE_ALARMS, blinding, alarm);
@@ -271,6 +341,26 @@ final class SiteCalibration implements AutoCloseable {
         GateDecision gate = Gate.decide(valBefore, valAfter, anchors == null ? null : Scored.of(before, anchors),
                 anchors == null ? null : Scored.of(candidate.model(), anchors), labels, -1, config);
         return new Judged(gate, site);
+    }
+
+    /**
+     * The log-odds of every calibration window from a candidate that never saw its minute, in time
+     * order: the selection and validation windows' from the candidate, the fit windows' out of
+     * fold; without those, the selection and validation windows alone.
+     */
+    private double[] unseenInTimeOrder(Calibrated calibrated) {
+        double[] sel = logOdds(calibrated.candidate().model(), Samples.classification(selection,
+                labels(selection.length, 1 - positive)));
+        double[] val = logOdds(calibrated.candidate().model(), validationRows());
+        double[] fitted = calibrated.fitOutOfFold();
+        double[] all = new double[fit.length + sel.length + val.length];
+        boolean[] known = new boolean[all.length];
+        System.arraycopy(fitted, 0, all, 0, fitted.length);
+        Arrays.fill(known, 0, fitted.length, true);
+        System.arraycopy(sel, 0, all, fit.length, sel.length);
+        System.arraycopy(val, 0, all, fit.length + sel.length, val.length);
+        Arrays.fill(known, fit.length, all.length, true);
+        return Arrays.stream(timeOrder).filter(i -> known[i]).mapToDouble(i -> all[i]).toArray();
     }
 
     /**
@@ -372,17 +462,17 @@ final class SiteCalibration implements AutoCloseable {
 
     /**
      * The deck-level threshold on the mean log-odds of {@link #ALARM_WINDOWS} consecutive windows:
-     * the normal prediction bound at {@code 1 - ALARM_FALSE_ALARM_RATE} for the mean of a block the
-     * calibration never saw, {@code m + t(J - 1) s sqrt(1 + 1/J)}, from the {@code J} blocks of
-     * the held-out windows (selection and validation, whole runs, in time order) with mean {@code
-     * m} and spread {@code s} of their block means, {@code s} no smaller than independent windows
+     * the normal prediction bound at {@code 1 - ALARM_FALSE_ALARM_RATE} for the mean of a minute
+     * the calibration never saw, {@code m + t(J - 1) s sqrt(1 + 1/J)}, from the {@code J} blocks
+     * of windows scored without their minute ({@link #unseenInTimeOrder}), with mean {@code m}
+     * and spread {@code s} of their block means, {@code s} no smaller than independent windows
      * would give. A block's windows share their weather, traffic and wind, so block means vary
-     * between minutes by more than single windows suggest; only whole blocks the fit did not
-     * touch show by how much (on a finite-element deck, blocks of unseen years varied twice as
-     * much as those of the calibration data). With fewer than two blocks, the spread of single
-     * windows alone.
+     * between minutes by more than single windows suggest, and only minutes the fit did not
+     * touch show by how much: on a finite-element deck, the calibration windows' own minutes
+     * varied half as much as minutes of unseen years. With fewer than two blocks, the spread of
+     * single windows alone.
      *
-     * @param heldOut the selection and validation windows' log-odds in time order
+     * @param heldOut log-odds of windows scored without their minute, in time order
      */
     static SiteReport.Alarm alarm(double[] heldOut) {
         int n = ALARM_WINDOWS;

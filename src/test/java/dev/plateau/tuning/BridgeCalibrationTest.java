@@ -60,6 +60,10 @@ class BridgeCalibrationTest {
         assertTrue(2 * falseAlarmsAfter <= falseAlarmsBefore,
                 "false alarms " + falseAlarmsBefore + " -> " + falseAlarmsAfter + " of 200");
         assertTrue(after.rocAuc() >= 0.95, "per-window ROC AUC " + before.rocAuc() + " -> " + after.rocAuc());
+        // The threshold comes from every calibration window, each scored by a novelty score that did
+        // not see its minute: 83 blocks of 12, not only the held-out splits' 30.
+        assertEquals(1000 / 12, outcome.report().site().alarm().blocks());
+        assertEquals(1000, outcome.report().site().alarm().healthyWindows());
         double threshold = outcome.report().site().alarm().threshold();
         int[] healthyBlocks = blocksOver(outcome.bundle(), tmp.resolve("test/healthy"), threshold);
         int[] damagedBlocks = blocksOver(outcome.bundle(), tmp.resolve("test/damaged"), threshold);
