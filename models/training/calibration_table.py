@@ -40,13 +40,13 @@ def decks(specs):
             yield kind, seed
 
 
-def generate(kind, seed, out, calibration, jar):
+def generate(kind, seed, out, calibration, jar, minutes):
     if kind == "beam":
-        args = ["--windows", "204", "--damaged-fraction", "0", "--seed", "5"] if calibration else \
+        args = ["--windows", str(12 * minutes), "--damaged-fraction", "0", "--seed", "5"] if calibration else \
             ["--windows", "600", "--damaged-fraction", "0.5", "--seed", "6"]
         cmd = [sys.executable, os.path.join(HERE, "beam_deck.py"), "--out", out, "--deck-seed", str(seed)] + args
     else:
-        args = ["--windows", "200", "--damaged-fraction", "0", "--seed", "5"] if calibration else \
+        args = ["--windows", str(200 * minutes // 17), "--damaged-fraction", "0", "--seed", "5"] if calibration else \
             ["--windows", "400", "--damaged-fraction", "0.5", "--seed", "6"]
         cmd = ["java", "-jar", jar, "simulate", "vibration", "--out", out, "--site-seed", str(seed),
                "--sites", "1"] + args
@@ -78,6 +78,8 @@ def main():
     p.add_argument("--jar", default="target/plateau.jar")
     p.add_argument("--model", default="models/bridge-vibration")
     p.add_argument("--keep", help="keep the generated sets and stores in this directory")
+    p.add_argument("--minutes", type=int, default=17,
+                   help="minutes of healthy calibration data (12 windows each; default 17: 204 beam, 200 main windows)")
     a = p.parse_args()
     work = a.keep or tempfile.mkdtemp(prefix="plateau-calibration-")
     print("| generator | deck | verdict | before: window AUC / false alarms / detection \\| block AUC / "
@@ -90,8 +92,8 @@ def main():
             cal, test, store = base + "-cal", base + "-test", base + "-store"
             for d in (cal, test, store):
                 shutil.rmtree(d, ignore_errors=True)
-            generate(kind, seed, cal, True, a.jar)
-            generate(kind, seed, test, False, a.jar)
+            generate(kind, seed, cal, True, a.jar, a.minutes)
+            generate(kind, seed, test, False, a.jar, a.minutes)
             tune = subprocess.run(["java", "-jar", a.jar, "tune", "-m", a.model, "-d", cal, "--store", store],
                                   capture_output=True, text=True)
             if tune.returncode not in (0, 3):
