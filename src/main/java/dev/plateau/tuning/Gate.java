@@ -34,12 +34,29 @@ final class Gate {
      */
     static GateDecision decide(Scored valBefore, Scored valAfter, Scored guardBefore, Scored guardAfter,
                                List<String> labels, int chance, TuningConfig config) {
+        return decide(valBefore, valAfter, null, guardBefore, guardAfter, labels, chance, config);
+    }
+
+    /**
+     * @param validationRuns the run of consecutive samples (a sensor's minute) each validation
+     *     sample belongs to, or null when they are independent: "better" must then also hold by
+     *     the sign-flip test over runs ({@link PairedTest#clusteredSignP}), since samples of one
+     *     run agree more than independent ones and a test that counts them singly overstates.
+     */
+    static GateDecision decide(Scored valBefore, Scored valAfter, int[] validationRuns, Scored guardBefore,
+                               Scored guardAfter, List<String> labels, int chance, TuningConfig config) {
         double confidence = config.gateConfidence();
         double alpha = 1 - confidence;
         // Better: discordant pairs on the validation split.
         PairedTest gain = PairedTest.of(valBefore.correct(), valAfter.correct());
         double gainLow = gain.lowerBound(confidence);
         double gainP = gain.signTestP();
+        String runs = "";
+        if (validationRuns != null) {
+            gainP = Math.max(gainP, PairedTest.clusteredSignP(valBefore.correct(), valAfter.correct(), validationRuns));
+            runs = String.format(Locale.ROOT, " in %d runs of consecutive samples (tested by run)",
+                    java.util.Arrays.stream(validationRuns).distinct().count());
+        }
         Comparison better = new Comparison("validation", gain.n(), valBefore.accuracy(), valAfter.accuracy(),
                 gain.difference(), gain.improved(), gain.worsened(), gainLow, gain.upperBound(confidence), gainP,
                 config.minGain());
@@ -64,8 +81,8 @@ final class Gate {
         boolean shownBetter = gainP <= alpha && gainLow >= config.minGain();
         if (!shownBetter) {
             String figures = String.format(Locale.ROOT,
-                    "gain %+.3f on %d validation samples (%d improved, %d worsened) is %s: p = %.3g, "
-                            + "at least %+.3f with %s confidence, min_gain %.3f", gain.difference(), gain.n(),
+                    "gain %+.3f on %d validation samples%s (%d improved, %d worsened) is %s: p = %.3g, "
+                            + "at least %+.3f with %s confidence, min_gain %.3f", gain.difference(), gain.n(), runs,
                     gain.improved(), gain.worsened(), gainP > alpha ? "not significant"
                             : "significant but not shown to reach min_gain", gainP, gainLow, pct, config.minGain());
             String also = forgotten(kept, perClass, config);
@@ -99,9 +116,9 @@ final class Gate {
             return new GateDecision(Verdict.FORGOT, forgot, confidence, better, kept, perClass, 0);
         }
         String betterText = String.format(Locale.ROOT,
-                "on %d validation samples the candidate is right on %d the current model gets wrong and wrong on %d "
-                        + "it gets right: accuracy %.3f -> %.3f, a gain of at least %+.3f with %s confidence "
-                        + "(p = %.2g, min_gain %.3f)", gain.n(), gain.improved(), gain.worsened(), better.before(),
+                "on %d validation samples%s the candidate is right on %d the current model gets wrong and wrong on "
+                        + "%d it gets right: accuracy %.3f -> %.3f, a gain of at least %+.3f with %s confidence "
+                        + "(p = %.2g, min_gain %.3f)", gain.n(), runs, gain.improved(), gain.worsened(), better.before(),
                 better.after(), gainLow, pct, gainP, config.minGain());
         if (kept == null) {
             return new GateDecision(Verdict.ACCEPTED, "accepted: " + betterText + "; the bundle has no anchor set, "

@@ -76,6 +76,8 @@ final class SiteCalibration implements AutoCloseable {
     private final int[] timeOrder;
     /** The fit windows in time order, cut into the runs of {@link #ALARM_WINDOWS} the splits keep whole. */
     private final int[][] fitRuns;
+    /** The run (of {@link #ALARM_WINDOWS} consecutive windows in time order) of each validation window. */
+    private final int[] validationRuns;
     private final List<ModalFeatures.Band> bands;
     private final List<ModalFeatures.Band> proxyBands;
     private final float[][] proxies;
@@ -108,6 +110,7 @@ final class SiteCalibration implements AutoCloseable {
         all.addAll(data.validation());
         this.timeOrder = inTimeOrder(all);
         this.fitRuns = runs(inTimeOrder(data.fit()), ALARM_WINDOWS);
+        this.validationRuns = runOf(runs(inTimeOrder(data.validation()), ALARM_WINDOWS), validation.length);
         this.guard = raw(data.guard().stream().filter(s -> s.label() == positive).toList(), "anchor guard");
         this.bands = ModalBands.find(concat(fit, selection), length, rate);
         List<ModalFeatures.Band> widened = new ArrayList<>();
@@ -264,6 +267,17 @@ final class SiteCalibration implements AutoCloseable {
                 .mapToInt(Integer::intValue).toArray();
     }
 
+    /** The run each of {@code size} indices is in. */
+    private static int[] runOf(int[][] runs, int size) {
+        int[] out = new int[size];
+        for (int r = 0; r < runs.length; r++) {
+            for (int i : runs[r]) {
+                out[i] = r;
+            }
+        }
+        return out;
+    }
+
     /** {@code order} cut into consecutive runs of {@code n} (the last may be shorter). */
     private static int[][] runs(int[] order, int n) {
         int[][] out = new int[(order.length + n - 1) / n][];
@@ -338,7 +352,8 @@ final class SiteCalibration implements AutoCloseable {
             return new Judged(new GateDecision(Verdict.BLINDED, blinding.reason(), config.gateConfidence(), null,
                     null, List.of(), 0), site);
         }
-        GateDecision gate = Gate.decide(valBefore, valAfter, anchors == null ? null : Scored.of(before, anchors),
+        GateDecision gate = Gate.decide(valBefore, valAfter, validationRuns, anchors == null ? null
+                        : Scored.of(before, anchors),
                 anchors == null ? null : Scored.of(candidate.model(), anchors), labels, -1, config);
         return new Judged(gate, site);
     }

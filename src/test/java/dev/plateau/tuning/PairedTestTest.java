@@ -96,4 +96,43 @@ class PairedTestTest {
         assertEquals(-2.3263479, Normal.quantile(0.01), 1e-6);
         assertEquals(0.975, Normal.cdf(1.959964), 1e-6);
     }
+
+    @Test
+    void clusteredSignP_gainsInFewMinutes_notProvenThoughWindowsCountedSinglyWouldBe() {
+        // 48 windows in 4 minutes of 12; the candidate fixes 10 windows of each of the first three
+        // minutes and none of the fourth. Counted singly: 30 improved, 0 worsened, p ~ 1e-9. By
+        // minute: 3 minutes with a nonzero balance, all positive: p = 1/8.
+        boolean[] before = new boolean[48];
+        boolean[] after = new boolean[48];
+        int[] minute = new int[48];
+        for (int i = 0; i < 48; i++) {
+            minute[i] = i / 12;
+            before[i] = i % 12 >= 10;
+            after[i] = minute[i] < 3 || before[i];
+        }
+        assertTrue(PairedTest.of(before, after).signTestP() < 1e-8);
+        assertEquals(0.125, PairedTest.clusteredSignP(before, after, minute), 1e-12);
+    }
+
+    @Test
+    void clusteredSignP_independentSamplesAsTheirOwnClusters_isTheSignTest() {
+        java.util.Random random = new java.util.Random(8);
+        boolean[] before = new boolean[200];
+        boolean[] after = new boolean[200];
+        int[] own = new int[200];
+        for (int i = 0; i < 200; i++) {
+            before[i] = random.nextDouble() < 0.7;
+            after[i] = random.nextDouble() < 0.75;
+            own[i] = i;
+        }
+        PairedTest t = PairedTest.of(before, after);
+        assertTrue(t.discordant() > PairedTest.EXACT_CLUSTERS, "the normal approximation is what is compared");
+        // Continuity aside, the normal approximation of the exact sign test.
+        assertEquals(t.signTestP(), PairedTest.clusteredSignP(before, after, own), 0.05);
+        // Exact with few clusters: the sign test on single discordant pairs, ties to "at least".
+        boolean[] b = {false, false, false, true, true};
+        boolean[] a = {true, true, true, true, true};
+        assertEquals(new PairedTest(5, 3, 0).signTestP(), PairedTest.clusteredSignP(b, a, new int[] {0, 1, 2, 3, 4}),
+                1e-12);
+    }
 }
