@@ -40,8 +40,9 @@ final class Gate {
     /**
      * @param validationRuns the run of consecutive samples (a sensor's minute) each validation
      *     sample belongs to, or null when they are independent: "better" must then also hold by
-     *     the sign-flip test over runs ({@link PairedTest#clusteredSignP}), since samples of one
-     *     run agree more than independent ones and a test that counts them singly overstates.
+     *     the sign-flip test over runs ({@link PairedTest#clusteredSignP}) and its lower bound by
+     *     the runs' spread ({@link PairedTest#clusteredLowerBound}), since samples of one run
+     *     agree more than independent ones and a test that counts them singly overstates.
      */
     static GateDecision decide(Scored valBefore, Scored valAfter, int[] validationRuns, Scored guardBefore,
                                Scored guardAfter, List<String> labels, int chance, TuningConfig config) {
@@ -54,6 +55,8 @@ final class Gate {
         String runs = "";
         if (validationRuns != null) {
             gainP = Math.max(gainP, PairedTest.clusteredSignP(valBefore.correct(), valAfter.correct(), validationRuns));
+            gainLow = Math.min(gainLow, PairedTest.clusteredLowerBound(valBefore.correct(), valAfter.correct(),
+                    validationRuns, confidence));
             runs = String.format(Locale.ROOT, " in %d runs of consecutive samples (tested by run)",
                     java.util.Arrays.stream(validationRuns).distinct().count());
         }

@@ -171,4 +171,34 @@ record PairedTest(int n, int improved, int worsened) {
         }
         return (double) atLeast / (1L << d.length);
     }
+
+    /**
+     * The gain {@code (improved - worsened) / n} is at least this with the given one-sided
+     * confidence when the samples come in clusters: the gain minus Student's t (clusters - 1
+     * degrees of freedom) times its cluster-robust standard error, {@code sqrt(K / (K - 1) sum_k
+     * (d_k - n_k gain)^2) / n}, over the K clusters with their balances {@code d_k} and sizes
+     * {@code n_k}; -1 with fewer than two clusters.
+     */
+    static double clusteredLowerBound(boolean[] before, boolean[] after, int[] cluster, double confidence) {
+        java.util.Map<Integer, int[]> byCluster = new java.util.TreeMap<>();
+        int balance = 0;
+        for (int i = 0; i < before.length; i++) {
+            int d = (after[i] ? 1 : 0) - (before[i] ? 1 : 0);
+            int[] c = byCluster.computeIfAbsent(cluster[i], k -> new int[2]);
+            c[0] += d;
+            c[1]++;
+            balance += d;
+        }
+        int k = byCluster.size();
+        if (k < 2) {
+            return -1;
+        }
+        double gain = (double) balance / before.length;
+        double squares = 0;
+        for (int[] c : byCluster.values()) {
+            squares += (c[0] - c[1] * gain) * (c[0] - c[1] * gain);
+        }
+        double se = Math.sqrt((double) k / (k - 1) * squares) / before.length;
+        return Math.max(-1, gain - StudentT.quantile(confidence, k - 1) * se);
+    }
 }

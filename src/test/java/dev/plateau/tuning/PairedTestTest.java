@@ -112,6 +112,11 @@ class PairedTestTest {
         }
         assertTrue(PairedTest.of(before, after).signTestP() < 1e-8);
         assertEquals(0.125, PairedTest.clusteredSignP(before, after, minute), 1e-12);
+        // The gain 30/48 = 0.625 is certain counted singly; by minute (10, 10, 10, 0 of 12) its lower
+        // bound is gain - t(3) * sqrt(4/3 * (3 * 2.5^2 + 7.5^2)) / 48 = 0.625 - 2.353 * 0.1804.
+        assertTrue(PairedTest.of(before, after).lowerBound(0.95) > 0.45);
+        assertEquals(0.625 - 2.353 * Math.sqrt(4.0 / 3 * (3 * 2.5 * 2.5 + 7.5 * 7.5)) / 48,
+                PairedTest.clusteredLowerBound(before, after, minute, 0.95), 0.01);
     }
 
     @Test
