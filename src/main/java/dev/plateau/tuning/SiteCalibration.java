@@ -22,9 +22,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Random;
-import java.util.SplittableRandom;
 
 /**
  * Calibration of a two-class vibration detector to its site on the site's healthy windows only.
@@ -53,10 +51,6 @@ final class SiteCalibration implements AutoCloseable {
     static final double ALARM_FALSE_ALARM_RATE = 0.01;
     /** Standard deviations below the healthy mean a mode's frequency must fall before it counts as a drop. */
     static final double DROP_MARGIN = 0.5;
-    private static final int BOOTSTRAP_BLOCKS = 20_000;
-    private static final int RESAMPLES = 2_000;
-    /** Log-odds spread below which a model's healthy scores count as constant. */
-    private static final double MIN_SPREAD = 1e-3;
 
     private final ModelBundle bundle;
     private final TuningConfig config;
@@ -343,7 +337,8 @@ final class SiteCalibration implements AutoCloseable {
         Samples anchors = guard.length == 0 ? null : Samples.classification(guard, labels(guard.length, positive));
         double[] sBefore = logOdds(before, withProxies);
         double[] sAfter = logOdds(candidate.model(), withProxies);
-        SiteReport.Blinding blinding = blinding(sBefore, sAfter);
+        SiteReport.Blinding blinding = new BlindingGuard(validation.length, proxyBands.size(), config)
+                .judge(sBefore, sAfter);
         SiteReport.Alarm alarm = alarm(unseenInTimeOrder(calibrated));
         SiteReport site = new SiteReport(bands.stream().map(b -> List.of(b.lowHz(), b.highHz())).toList(),
                 proxyBands.stream().map(b -> List.of(b.lowHz(), b.highHz())).toList(), Proxies.MIN_SHIFT, Proxies.MAX_SHIFT,
@@ -376,103 +371,6 @@ final class SiteCalibration implements AutoCloseable {
         System.arraycopy(val, 0, all, fit.length + sel.length, val.length);
         Arrays.fill(known, fit.length, all.length, true);
         return Arrays.stream(timeOrder).filter(i -> known[i]).mapToDouble(i -> all[i]).toArray();
-    }
-
-    /**
-     * Does the candidate respond to the proxies, and not less than the current model? The
-     * response is the mean rise of the log-odds from a proxy's source window to the proxy, in
-     * standard deviations of the healthy windows' log-odds: what an alarm averaging windows adds
-     * up. The rise is tested paired (t-test, one-sided); the comparison with the current model
-     * by resampling the source windows with their proxies.
-     */
-    private SiteReport.Blinding blinding(double[] before, double[] after) {
-        int h = validation.length;
-        int p = proxies.length;
-        double alpha = 1 - config.gateConfidence();
-        double[] rise = new double[p];
-        for (int j = 0; j < p; j++) {
-            rise[j] = after[h + j] - after[j / PROXIES_PER_WINDOW];
-        }
-        double riseMean = mean(rise, 0, p);
-        double riseSd = sd(rise, 0, p);
-        double seesP = riseSd > 0 ? 1 - Normal.cdf(riseMean / (riseSd / Math.sqrt(p))) : riseMean > 0 ? 0 : 1;
-        double responseAfter = response(after, identity(h));
-        double responseBefore = response(before, identity(h));
-        SplittableRandom random = new SplittableRandom(config.seed() + 13);
-        int notLower = 0;
-        for (int b = 0; b < RESAMPLES; b++) {
-            int[] pick = new int[h];
-            for (int i = 0; i < h; i++) {
-                pick[i] = random.nextInt(h);
-            }
-            notLower += response(after, pick) >= response(before, pick) ? 1 : 0;
-        }
-        double lossP = (double) notLower / RESAMPLES;
-        double blockBefore = blockDetection(before);
-        double blockAfter = blockDetection(after);
-        String figures = String.format(Locale.ROOT, "on %d synthetic-damage proxies (one of the %d modal bands in turn, "
-                        + "slowed by %.0f-%.0f %%) of %d validation windows, the candidate's log-odds rise by "
-                        + "%.3f healthy standard deviations (the current model's: %.3f); a %d-window alarm at %.2f "
-                        + "block false alarms would catch %.3f of proxy blocks (the current model %.3f)", p,
-                proxyBands.size(), Proxies.MIN_SHIFT * 100, Proxies.MAX_SHIFT * 100, h,
-                responseAfter, responseBefore, ALARM_WINDOWS, ALARM_FALSE_ALARM_RATE, blockAfter, blockBefore);
-        String reason = null;
-        if (seesP > alpha) {
-            reason = String.format(Locale.ROOT, "blinded: %s; the rise is not significant (p = %.3g): the candidate "
-                    + "does not respond to the damage this site's data can show", figures, seesP);
-        } else if (responseAfter < responseBefore && lossP <= alpha) {
-            reason = String.format(Locale.ROOT, "blinded: %s; the candidate responds significantly less than the "
-                    + "current model (p = %.3g)", figures, lossP);
-        }
-        return new SiteReport.Blinding(p, h, responseBefore, responseAfter, seesP, lossP, blockBefore, blockAfter,
-                reason != null, reason != null ? reason : "not blinded: " + figures);
-    }
-
-    /** Mean rise source to proxy over the picked source windows, in healthy standard deviations. */
-    private double response(double[] scores, int[] pick) {
-        int h = validation.length;
-        double rise = 0;
-        double sum = 0;
-        double squares = 0;
-        for (int i : pick) {
-            for (int k = 0; k < PROXIES_PER_WINDOW; k++) {
-                rise += scores[h + i * PROXIES_PER_WINDOW + k] - scores[i];
-            }
-            sum += scores[i];
-            squares += scores[i] * scores[i];
-        }
-        int n = pick.length;
-        double variance = Math.max(0, (squares - sum * sum / n) / Math.max(1, n - 1));
-        return rise / (n * PROXIES_PER_WINDOW) / Math.max(Math.sqrt(variance), MIN_SPREAD);
-    }
-
-    /** Share of proxy blocks over the threshold a block of healthy windows reaches at the alarm's rate (resampled). */
-    private double blockDetection(double[] scores) {
-        int h = validation.length;
-        double[] healthy = Arrays.copyOf(scores, h);
-        double[] damaged = Arrays.copyOfRange(scores, h, scores.length);
-        double threshold = NoveltyFit.quantile(blockMeans(healthy, config.seed() + 17),
-                1 - ALARM_FALSE_ALARM_RATE);
-        double[] blocks = blockMeans(damaged, config.seed() + 19);
-        int over = 0;
-        for (double b : blocks) {
-            over += b > threshold ? 1 : 0;
-        }
-        return (double) over / blocks.length;
-    }
-
-    /** Means of {@link #ALARM_WINDOWS} scores drawn with replacement, {@link #BOOTSTRAP_BLOCKS} of them. */
-    private static double[] blockMeans(double[] scores, long seed) {
-        SplittableRandom random = new SplittableRandom(seed);
-        double[] means = new double[BOOTSTRAP_BLOCKS];
-        for (int b = 0; b < means.length; b++) {
-            double sum = 0;
-            for (int k = 0; k < ALARM_WINDOWS; k++) {
-                sum += scores[random.nextInt(scores.length)];
-            }
-            means[b] = sum / ALARM_WINDOWS;
-        }
-        return means;
     }
 
     /**
@@ -566,7 +464,7 @@ final class SiteCalibration implements AutoCloseable {
         return out;
     }
 
-    private static double mean(double[] x, int from, int to) {
+    static double mean(double[] x, int from, int to) {
         double sum = 0;
         for (int i = from; i < to; i++) {
             sum += x[i];
@@ -574,21 +472,13 @@ final class SiteCalibration implements AutoCloseable {
         return sum / (to - from);
     }
 
-    private static double sd(double[] x, int from, int to) {
+    static double sd(double[] x, int from, int to) {
         double m = mean(x, from, to);
         double sum = 0;
         for (int i = from; i < to; i++) {
             sum += (x[i] - m) * (x[i] - m);
         }
         return Math.sqrt(sum / Math.max(1, to - from - 1));
-    }
-
-    private static int[] identity(int n) {
-        int[] out = new int[n];
-        for (int i = 0; i < n; i++) {
-            out[i] = i;
-        }
-        return out;
     }
 
     private static int[] labels(int n, int label) {
