@@ -43,7 +43,7 @@ public final class Footprint {
      * ExecStart) but the archive's path, which a measurement makes its own ({@link StartCache}).
      */
     public static final List<String> UNIT_JVM_FLAGS = List.of("-XX:+UseSerialGC", "-XX:MinHeapFreeRatio=10",
-            "-XX:MaxHeapFreeRatio=20", "-XX:TrimNativeHeapInterval=5000", "-Xms32m", "-Xmx160m", "-Xss512k", "-XX:MaxMetaspaceSize=64m", "-XX:ReservedCodeCacheSize=48m", "-XX:MaxDirectMemorySize=32m",
+            "-XX:MaxHeapFreeRatio=20", "-XX:TrimNativeHeapInterval=5000", "-Xms8m", "-Xmx160m", "-Xss512k", "-XX:MaxMetaspaceSize=64m", "-XX:ReservedCodeCacheSize=48m", "-XX:MaxDirectMemorySize=32m",
             "-XX:+ExitOnOutOfMemoryError", "-XX:-UsePerfData");
 
     static final String BARE_READY = "bare: ready";

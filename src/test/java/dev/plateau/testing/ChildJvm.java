@@ -24,7 +24,7 @@ public record ChildJvm(Process process, List<String> lines, Thread reader) {
     }
 
     /** The systemd unit's memory limits, where running out of memory is what a test is about. */
-    public static final List<String> UNIT_MEMORY = List.of("-XX:+UseSerialGC", "-Xms32m", "-Xmx160m", "-Xss512k",
+    public static final List<String> UNIT_MEMORY = List.of("-XX:+UseSerialGC", "-Xms8m", "-Xmx160m", "-Xss512k",
             "-XX:MaxDirectMemorySize=32m", "-XX:+ExitOnOutOfMemoryError");
 
     /** {@code mainClass} (from the test classpath) in a JVM started with {@code jvmFlags}. */

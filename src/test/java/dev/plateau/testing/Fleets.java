@@ -29,7 +29,7 @@ public final class Fleets {
     private Fleets() {}
 
     /** The unit's memory limits, so that a child daemon is as small as on a device. */
-    public static final List<String> FLAGS = List.of("-XX:+UseSerialGC", "-Xms32m", "-Xmx160m", "-Xss512k",
+    public static final List<String> FLAGS = List.of("-XX:+UseSerialGC", "-Xms8m", "-Xmx160m", "-Xss512k",
             "-XX:MaxDirectMemorySize=32m", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData");
 
     /** A fleet signing key in {@code tmp/keys}: {@code fleet.key} and {@code fleet.pub}. */
