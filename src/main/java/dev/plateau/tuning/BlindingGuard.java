@@ -45,8 +45,8 @@ final class BlindingGuard {
         for (int j = 0; j < p; j++) {
             rise[j] = after[h + j] - after[j / SiteCalibration.PROXIES_PER_WINDOW];
         }
-        double riseMean = SiteCalibration.mean(rise, 0, p);
-        double riseSd = SiteCalibration.sd(rise, 0, p);
+        double riseMean = BlockAlarm.mean(rise, 0, p);
+        double riseSd = BlockAlarm.sd(rise, 0, p);
         double seesP = riseSd > 0 ? 1 - Normal.cdf(riseMean / (riseSd / Math.sqrt(p))) : riseMean > 0 ? 0 : 1;
         double responseAfter = response(after, identity(h));
         double responseBefore = response(before, identity(h));
@@ -67,7 +67,7 @@ final class BlindingGuard {
                         + "%.3f healthy standard deviations (the current model's: %.3f); a %d-window alarm at %.2f "
                         + "block false alarms would catch %.3f of proxy blocks (the current model %.3f)", p,
                 bands, Proxies.MIN_SHIFT * 100, Proxies.MAX_SHIFT * 100, h,
-                responseAfter, responseBefore, SiteCalibration.ALARM_WINDOWS, SiteCalibration.ALARM_FALSE_ALARM_RATE, blockAfter, blockBefore);
+                responseAfter, responseBefore, BlockAlarm.WINDOWS, BlockAlarm.FALSE_ALARM_RATE, blockAfter, blockBefore);
         String reason = null;
         if (seesP > alpha) {
             reason = String.format(Locale.ROOT, "blinded: %s; the rise is not significant (p = %.3g): the candidate "
@@ -104,7 +104,7 @@ final class BlindingGuard {
         double[] healthy = Arrays.copyOf(scores, h);
         double[] damaged = Arrays.copyOfRange(scores, h, scores.length);
         double threshold = NoveltyFit.quantile(blockMeans(healthy, config.seed() + 17),
-                1 - SiteCalibration.ALARM_FALSE_ALARM_RATE);
+                1 - BlockAlarm.FALSE_ALARM_RATE);
         double[] blocks = blockMeans(damaged, config.seed() + 19);
         int over = 0;
         for (double b : blocks) {
@@ -113,16 +113,16 @@ final class BlindingGuard {
         return (double) over / blocks.length;
     }
 
-    /** Means of {@link SiteCalibration#ALARM_WINDOWS} scores drawn with replacement, {@link #BOOTSTRAP_BLOCKS} of them. */
+    /** Means of {@link BlockAlarm#WINDOWS} scores drawn with replacement, {@link #BOOTSTRAP_BLOCKS} of them. */
     private static double[] blockMeans(double[] scores, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         double[] means = new double[BOOTSTRAP_BLOCKS];
         for (int b = 0; b < means.length; b++) {
             double sum = 0;
-            for (int k = 0; k < SiteCalibration.ALARM_WINDOWS; k++) {
+            for (int k = 0; k < BlockAlarm.WINDOWS; k++) {
                 sum += scores[random.nextInt(scores.length)];
             }
-            means[b] = sum / SiteCalibration.ALARM_WINDOWS;
+            means[b] = sum / BlockAlarm.WINDOWS;
         }
         return means;
     }

@@ -46,9 +46,6 @@ final class SiteCalibration implements AutoCloseable {
     static final int PROXIES_PER_WINDOW = 2;
     /** Share of the site's healthy windows the calibrated head alone may call damaged. */
     static final double HEAD_FALSE_ALARMS = 0.01;
-    /** Windows a deck-level alarm averages, and the block false-alarm rate its threshold is set for. */
-    static final int ALARM_WINDOWS = 12;
-    static final double ALARM_FALSE_ALARM_RATE = 0.01;
     /** Standard deviations below the healthy mean a mode's frequency must fall before it counts as a drop. */
     static final double DROP_MARGIN = 0.5;
 
@@ -68,9 +65,9 @@ final class SiteCalibration implements AutoCloseable {
      * time order, as a node numbers its windows.
      */
     private final int[] timeOrder;
-    /** The fit windows in time order, cut into the runs of {@link #ALARM_WINDOWS} the splits keep whole. */
+    /** The fit windows in time order, cut into the runs of {@link BlockAlarm#WINDOWS} the splits keep whole. */
     private final int[][] fitRuns;
-    /** The run (of {@link #ALARM_WINDOWS} consecutive windows in time order) of each validation window. */
+    /** The run (of {@link BlockAlarm#WINDOWS} consecutive windows in time order) of each validation window. */
     private final int[] validationRuns;
     private final List<ModalFeatures.Band> bands;
     private final List<ModalFeatures.Band> proxyBands;
@@ -103,8 +100,8 @@ final class SiteCalibration implements AutoCloseable {
         all.addAll(data.selection());
         all.addAll(data.validation());
         this.timeOrder = inTimeOrder(all);
-        this.fitRuns = runs(inTimeOrder(data.fit()), ALARM_WINDOWS);
-        this.validationRuns = runOf(runs(inTimeOrder(data.validation()), ALARM_WINDOWS), validation.length);
+        this.fitRuns = runs(inTimeOrder(data.fit()), BlockAlarm.WINDOWS);
+        this.validationRuns = runOf(runs(inTimeOrder(data.validation()), BlockAlarm.WINDOWS), validation.length);
         this.guard = raw(data.guard().stream().filter(s -> s.label() == positive).toList(), "anchor guard");
         this.bands = ModalBands.find(concat(fit, selection), length, rate);
         List<ModalFeatures.Band> widened = new ArrayList<>();
@@ -339,7 +336,7 @@ final class SiteCalibration implements AutoCloseable {
         double[] sAfter = logOdds(candidate.model(), withProxies);
         SiteReport.Blinding blinding = new BlindingGuard(validation.length, proxyBands.size(), config)
                 .judge(sBefore, sAfter);
-        SiteReport.Alarm alarm = alarm(unseenInTimeOrder(calibrated));
+        SiteReport.Alarm alarm = BlockAlarm.threshold(unseenInTimeOrder(calibrated));
         SiteReport site = new SiteReport(bands.stream().map(b -> List.of(b.lowHz(), b.highHz())).toList(),
                 proxyBands.stream().map(b -> List.of(b.lowHz(), b.highHz())).toList(), Proxies.MIN_SHIFT, Proxies.MAX_SHIFT,
                 candidate.headShift(), HEAD_FALSE_ALARMS, blinding, alarm);
@@ -371,44 +368,6 @@ final class SiteCalibration implements AutoCloseable {
         System.arraycopy(val, 0, all, fit.length + sel.length, val.length);
         Arrays.fill(known, fit.length, all.length, true);
         return Arrays.stream(timeOrder).filter(i -> known[i]).mapToDouble(i -> all[i]).toArray();
-    }
-
-    /**
-     * The deck-level threshold on the mean log-odds of {@link #ALARM_WINDOWS} consecutive windows:
-     * the normal prediction bound at {@code 1 - ALARM_FALSE_ALARM_RATE} for the mean of a minute
-     * the calibration never saw, {@code m + t(J - 1) s sqrt(1 + 1/J)}, from the {@code J} blocks
-     * of windows scored without their minute ({@link #unseenInTimeOrder}), with mean {@code m}
-     * and spread {@code s} of their block means, {@code s} no smaller than independent windows
-     * would give. A block's windows share their weather, traffic and wind, so block means vary
-     * between minutes by more than single windows suggest, and only minutes the fit did not
-     * touch show by how much: on a finite-element deck, the calibration windows' own minutes
-     * varied half as much as minutes of unseen years. With fewer than two blocks, the spread of
-     * single windows alone.
-     *
-     * @param heldOut log-odds of windows scored without their minute, in time order
-     */
-    static SiteReport.Alarm alarm(double[] heldOut) {
-        int n = ALARM_WINDOWS;
-        int blocks = heldOut.length / n;
-        double mean = mean(heldOut, 0, heldOut.length);
-        double sd = sd(heldOut, 0, heldOut.length);
-        double independent = sd * sd / n;
-        double variance = independent;
-        int df = Math.max(1, heldOut.length - 1);
-        double[] means = new double[blocks];
-        for (int j = 0; j < blocks; j++) {
-            means[j] = mean(heldOut, j * n, (j + 1) * n);
-        }
-        if (blocks >= 2) {
-            double between = sd(means, 0, blocks);
-            variance = Math.max(independent, between * between);
-            df = blocks - 1;
-            mean = mean(means, 0, blocks);
-        }
-        double bound = StudentT.quantile(1 - ALARM_FALSE_ALARM_RATE, df)
-                * Math.sqrt(variance * (1 + 1.0 / Math.max(1, blocks)));
-        double effect = independent > 0 ? variance / independent : 1;
-        return new SiteReport.Alarm(n, mean + bound, ALARM_FALSE_ALARM_RATE, heldOut.length, blocks, effect);
     }
 
     private GraphRunner run(byte[] file, String what) {
@@ -462,23 +421,6 @@ final class SiteCalibration implements AutoCloseable {
                     + " files cannot be used: " + rejected.subList(0, Math.min(10, rejected.size())));
         }
         return out;
-    }
-
-    static double mean(double[] x, int from, int to) {
-        double sum = 0;
-        for (int i = from; i < to; i++) {
-            sum += x[i];
-        }
-        return sum / (to - from);
-    }
-
-    static double sd(double[] x, int from, int to) {
-        double m = mean(x, from, to);
-        double sum = 0;
-        for (int i = from; i < to; i++) {
-            sum += (x[i] - m) * (x[i] - m);
-        }
-        return Math.sqrt(sum / Math.max(1, to - from - 1));
     }
 
     private static int[] labels(int n, int label) {

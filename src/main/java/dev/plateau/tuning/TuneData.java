@@ -198,7 +198,7 @@ record TuneData(List<Sample> fit, List<Sample> selection, List<Sample> validatio
     }
 
     /**
-     * Runs of a sensor's files for the splits: the {@link SiteCalibration#ALARM_WINDOWS} windows
+     * Runs of a sensor's files for the splits: the {@link BlockAlarm#WINDOWS} windows
      * a deck-level alarm averages for a detector over sensor windows, else single files. A
      * sensor's consecutive windows share their weather, traffic and wind; a window held out
      * beside its neighbours in training is not unseen, and a decision made on it is optimistic
@@ -206,7 +206,7 @@ record TuneData(List<Sample> fit, List<Sample> selection, List<Sample> validatio
      * higher than the held-out windows of a split by single windows).
      */
     static int run(ModelBundle bundle) {
-        return SiteCalibration.applies(bundle.manifest()) ? SiteCalibration.ALARM_WINDOWS : 1;
+        return SiteCalibration.applies(bundle.manifest()) ? BlockAlarm.WINDOWS : 1;
     }
 
     /**
