@@ -59,7 +59,7 @@ public final class Footprint {
     /**
      * One process over its run: start (process creation) to ready and to its first result, in ms
      * ({@code -1}: never seen), resident memory over time, its kernel-reported peak, and the growth
-     * over the second half of the run in percent.
+     * over the second half of the run in percent ({@link #growth}).
      */
     public record Run(String what, long readyMillis, long firstResultMillis, List<Sample> rss, long peakRssKib,
                       double secondHalfGrowthPercent) {}
@@ -228,14 +228,27 @@ public final class Footprint {
         return new Run(what, readyAt.get(), resultAt.get(), List.copyOf(rss), peak, growth(rss));
     }
 
-    /** RSS at the end over RSS at the middle of the run, in percent above 100. */
-    private static double growth(List<Sample> rss) {
+    /**
+     * The median RSS of the run's last tenth over the median of the tenth that starts at its
+     * middle, in percent above 100. Medians, not single samples: the JIT compiler's arenas lift
+     * RSS by 15-30 MiB for 2-4 s now and then, and a spike in the last second must not count as
+     * growth, nor one at the middle hide it.
+     */
+    static double growth(List<Sample> rss) {
         if (rss.size() < 4) {
             return Double.NaN;
         }
-        long middle = rss.get(rss.size() / 2).rssKib();
-        long last = rss.get(rss.size() - 1).rssKib();
-        return (last - middle) * 100.0 / middle;
+        int tenth = Math.max(1, rss.size() / 10);
+        int middle = rss.size() / 2;
+        double from = median(rss.subList(middle, Math.min(rss.size(), middle + tenth)));
+        double to = median(rss.subList(rss.size() - tenth, rss.size()));
+        return (to - from) * 100.0 / from;
+    }
+
+    private static double median(List<Sample> samples) {
+        long[] kib = samples.stream().mapToLong(Sample::rssKib).sorted().toArray();
+        int n = kib.length;
+        return n % 2 == 1 ? kib[n / 2] : (kib[n / 2 - 1] + kib[n / 2]) / 2.0;
     }
 
     /** The kB fields of {@code /proc/PID/status}; empty when the process is gone. */
