@@ -13,9 +13,9 @@ record Scored(int n, double meanLoss, boolean[] correct, int[] labels, int nonFi
     /**
      * Rows per call of the model: the default training batch, so a head that was trained scores
      * without growing its work buffers (four of rows x input width each: 6.4 MB for fashion-cnn's
-     * head at 256 rows, 0.8 MB at 32).
+     * head at 256 rows, 0.8 MB at 32), and {@link MemoryBudget}'s batch-sized work buffers hold.
      */
-    private static final int CHUNK = 32;
+    private static final int CHUNK = TuningConfig.defaults().batchSize();
 
     /** A model over rows of embeddings: {@code n} rows laid out flat in, {@code n} rows of logits out. */
     @FunctionalInterface
